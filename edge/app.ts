@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { requestId, type RequestIdVariables } from "hono/request-id";
+import { readConfig, type Bindings, type EdgeConfig } from "./config.ts";
+import { ApiError, errorResponse } from "./errors.ts";
+import { createGpuClients, type GpuClients } from "./gpu/index.ts";
+import { diagnosticsRoutes } from "./routes/diagnostics.ts";
+import { healthRoutes } from "./routes/health.ts";
+
+export type EdgeEnv = {
+  Bindings: Bindings;
+  Variables: RequestIdVariables & { config: EdgeConfig; gpu: GpuClients };
+};
+
+/** Per-isolate: configuration and clients are built once for a given set of bindings. */
+const prepared = new WeakMap<Bindings, { config: EdgeConfig; gpu: GpuClients } | { problems: string[] }>();
+
+function prepare(env: Bindings) {
+  let entry = prepared.get(env);
+  if (!entry) {
+    const result = readConfig(env);
+    entry =
+      "problems" in result
+        ? result
+        : { config: result.config, gpu: createGpuClients(result.config.gpuServiceUrl, result.config.gpuServiceSecret) };
+    prepared.set(env, entry);
+  }
+  return entry;
+}
+
+export function createApp(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const entry = prepare(c.env);
+    if ("problems" in entry) {
+      console.error(JSON.stringify({ level: "error", message: "edge misconfigured", problems: entry.problems }));
+      throw new ApiError(500, "edge_misconfigured", `The edge is misconfigured: ${entry.problems.join("; ")}`);
+    }
+    c.set("config", entry.config);
+    c.set("gpu", entry.gpu);
+    await next();
+  });
+
+  app.route("/", healthRoutes());
+  app.route("/v1/diagnostics", diagnosticsRoutes());
+
+  app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return errorResponse(c, error);
+    if (error instanceof HTTPException) return errorResponse(c, new ApiError(error.status as 400, "http_error", error.message));
+    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: String(error), stack: (error as Error).stack }));
+    return errorResponse(c, new ApiError(500, "internal_error", `Internal error (request ${c.get("requestId")})`));
+  });
+  return app;
+}

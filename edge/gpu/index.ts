@@ -1,0 +1,1 @@
+export { createGpuClients, type GpuClients } from "./client.ts";

@@ -1,0 +1,1 @@
+export { ModelDirectoryError, openModelDirectory, type ModelDirectory } from "./model-directory.ts";

@@ -1,0 +1,132 @@
+import { createHash } from "node:crypto";
+import { createServer as createHttp1Server, type Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+
+import { bearerToken, secretsEqual } from "../shared/auth/index.ts";
+import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
+import { InferenceService, ServingStatus } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { admitCall, countInFlight, logFailures } from "./calls.ts";
+import type { GpuServiceConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
+import { openModelDirectory } from "./model/index.ts";
+import { ServingState } from "./serving-state.ts";
+import { diagnosticsService, inferenceService } from "./services/index.ts";
+
+export type GpuService = {
+  state: ServingState;
+  /** Bound ports (differ from the configured ones when those were 0). */
+  port: number;
+  grpcPort: number | undefined;
+  /** Stops admitting calls, lets in-flight ones finish for up to the grace period, ends the rest, closes. */
+  shutdown(): Promise<void>;
+};
+
+/** Starts both listeners, then loads the model directory; Health says "starting" until that ends. */
+export async function startGpuService(config: GpuServiceConfig, log: Logger): Promise<GpuService> {
+  const state = new ServingState();
+  const shutdownSignal = new AbortController();
+  const handler = connectNodeAdapter({
+    routes(router) {
+      router.service(InferenceService, inferenceService(state));
+      router.service(DiagnosticsService, diagnosticsService(config));
+    },
+    readMaxBytes: config.readMaxBytes,
+    writeMaxBytes: config.writeMaxBytes,
+    maxTimeoutMs: config.maxTimeoutMs,
+    shutdownSignal: shutdownSignal.signal,
+    requestGate: admitCall(config.secret, state),
+    interceptors: [countInFlight(state), logFailures(log)],
+    fallback: (request, response) => void plainHttp(config, state, request, response),
+  });
+
+  const http1 = createHttp1Server(handler);
+  const http2 = config.grpcPort === 0 ? undefined : createHttp2Server(handler);
+  const http2Sessions = new Set<ServerHttp2Session>();
+  http2?.on("session", (session) => {
+    http2Sessions.add(session);
+    session.once("close", () => http2Sessions.delete(session));
+  });
+  const port = await listen(http1, config.port, config.host);
+  const grpcPort = http2 && (await listen(http2, config.grpcPort, config.host));
+
+  if (config.modelDir === undefined) {
+    state.noModel("MODEL_DIR is not set");
+  } else {
+    try {
+      state.serve(await openModelDirectory(config.modelDir));
+    } catch (error) {
+      state.noModel((error as Error).message);
+      log.error("model directory not loaded", { reason: (error as Error).message });
+    }
+  }
+  log.info("ready", { status: ServingStatus[state.status], detail: state.message, port, grpcPort });
+
+  return {
+    state,
+    port,
+    grpcPort,
+    async shutdown() {
+      state.drain();
+      log.info("draining", { inFlight: state.inFlight, graceMs: config.shutdownGraceMs });
+      const closed = Promise.all([close(http1), http2 && close(http2)]);
+      http1.closeIdleConnections();
+      const graceOver = new Promise<"timeout">((resolve) => setTimeout(resolve, config.shutdownGraceMs, "timeout").unref());
+      if ((await Promise.race([state.idle(), graceOver])) === "timeout") {
+        log.warn("grace period over: ending calls still in flight", { inFlight: state.inFlight });
+        shutdownSignal.abort(new ConnectError("service shut down before the call finished", Code.Unavailable));
+        await Promise.race([state.idle(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      }
+      http1.closeAllConnections();
+      for (const session of http2Sessions) session.close();
+      await closed;
+      log.info("stopped");
+    },
+  };
+}
+
+/**
+ * Plain HTTP beside the RPCs: an unauthenticated liveness probe for load balancers and Docker, and
+ * the raw-POST sink the edge's link benchmark compares gRPC-web against.
+ */
+async function plainHttp(config: GpuServiceConfig, state: ServingState, ...[request, response]: Parameters<NonNullable<ConnectNodeAdapterOptions["fallback"]>>) {
+  const path = new URL(request.url ?? "/", "http://service").pathname;
+  const reply = (status: number, body: object) => {
+    response.statusCode = status;
+    response.setHeader("content-type", "application/json");
+    response.end(JSON.stringify(body));
+  };
+  if (request.method === "GET" && path === "/healthz") {
+    const alive = state.status !== ServingStatus.DRAINING;
+    return reply(alive ? 200 : 503, { status: ServingStatus[state.status].toLowerCase(), message: state.message });
+  }
+  if (request.method === "POST" && path === "/diagnostics/sink") {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined || !(await secretsEqual(token, config.secret))) return reply(401, { error: "unauthenticated" });
+    const hash = createHash("sha256");
+    let bytes = 0;
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > config.readMaxBytes) return reply(413, { error: `body over ${config.readMaxBytes} bytes` });
+      hash.update(chunk);
+    }
+    return reply(200, { bytes, sha256: hash.digest("hex") });
+  }
+  reply(404, { error: "not found" });
+}
+
+function listen(server: Server | Http2Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+function close(server: Server | Http2Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,2 @@
+export { diagnosticsService } from "./diagnostics.ts";
+export { inferenceService } from "./inference.ts";

@@ -1,0 +1,1 @@
+export { bearerToken, secretMatchesAny, secretsEqual } from "./secrets.ts";

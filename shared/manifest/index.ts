@@ -1,0 +1,12 @@
+export {
+  GRAPH_NAMES,
+  MODEL_DTYPES,
+  ManifestError,
+  ManifestSchema,
+  graphFileName,
+  graphsOf,
+  parseManifest,
+  type GraphName,
+  type Manifest,
+  type ModelDtype,
+} from "./schema.ts";

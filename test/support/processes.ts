@@ -1,0 +1,106 @@
+// Starts the real processes of the system on loopback for cross-component tests and benchmarks.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = `${ROOT}node_modules/.bin`;
+
+export type Running = {
+  process: ChildProcess;
+  url: string;
+  port: number;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** SIGTERM, then waits for the exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
+
+/** A port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export function randomSecret(): string {
+  return randomBytes(24).toString("hex");
+}
+
+function launch(command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs: number) {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const started = new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    }
+    return exited;
+  };
+  return { child, started, exited, stop, output: () => output };
+}
+
+export type GpuServiceOptions = { port?: number; grpcPort?: number; secret: string; env?: Record<string, string> };
+
+/** The GPU service as a real process (`node gpu-service/main.ts`). */
+export async function startGpuService(options: GpuServiceOptions): Promise<Running & { grpcPort: number }> {
+  const port = options.port ?? (await freePort());
+  const grpcPort = options.grpcPort ?? (await freePort());
+  const launched = launch(
+    `${BIN}/node`,
+    ["gpu-service/main.ts"],
+    {
+      GPU_SERVICE_PORT: String(port),
+      GPU_SERVICE_GRPC_PORT: String(grpcPort),
+      GPU_SERVICE_SECRET: options.secret,
+      ...options.env,
+    },
+    /"message":"ready"/,
+    60_000,
+  );
+  await launched.started;
+  return { process: launched.child, url: `http://127.0.0.1:${port}`, port, grpcPort, output: launched.output, stop: launched.stop };
+}
+
+/** The edge Worker in workerd, through `wrangler dev` (local mode), with the given vars and secrets. */
+export async function startEdge(vars: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--log-level", "info", "--show-interactive-dev-session=false"];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const launched = launch(`${BIN}/wrangler`, args, { CI: "true", WRANGLER_SEND_METRICS: "false" }, /Ready on (http:\/\/[^\s]+)/, 90_000);
+  await launched.started;
+  return { process: launched.child, url: `http://127.0.0.1:${port}`, port, output: launched.output, stop: launched.stop };
+}
