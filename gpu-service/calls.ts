@@ -16,35 +16,6 @@ export function admitCall(secret: string, state: ServingState) {
   };
 }
 
-/** Counts calls in flight, server streams until their last message. */
-export function countInFlight(state: ServingState): Interceptor {
-  return (next) => async (request) => {
-    state.callStarted();
-    let response;
-    try {
-      response = await next(request);
-    } catch (error) {
-      state.callEnded();
-      throw error;
-    }
-    if (!response.stream) {
-      state.callEnded();
-      return response;
-    }
-    const messages = response.message;
-    return {
-      ...response,
-      message: (async function* () {
-        try {
-          yield* messages;
-        } finally {
-          state.callEnded();
-        }
-      })(),
-    };
-  };
-}
-
 /**
  * The signal a handler obeys: the client's cancellation and deadline, and the service's default
  * deadline when the client set none. Its reason is the ConnectError to end the call with.

@@ -7,7 +7,7 @@ import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/
 import { bearerToken, secretsEqual } from "../shared/auth/index.ts";
 import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { InferenceService, ServingStatus } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
-import { admitCall, countInFlight, logFailures } from "./calls.ts";
+import { admitCall, logFailures } from "./calls.ts";
 import type { GpuServiceConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { openModelDirectory } from "./model/index.ts";
@@ -37,12 +37,18 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
     maxTimeoutMs: config.maxTimeoutMs,
     shutdownSignal: shutdownSignal.signal,
     requestGate: admitCall(config.secret, state),
-    interceptors: [countInFlight(state), logFailures(log)],
+    interceptors: [logFailures(log)],
     fallback: (request, response) => void plainHttp(config, state, request, response),
   });
 
-  const http1 = createHttp1Server(handler);
-  const http2 = config.grpcPort === 0 ? undefined : createHttp2Server(handler);
+  // In flight until the response is fully written: what a drain must wait for.
+  const tracked: typeof handler = (request, response) => {
+    state.callStarted();
+    response.once("close", () => state.callEnded());
+    handler(request, response);
+  };
+  const http1 = createHttp1Server(tracked);
+  const http2 = config.grpcPort === 0 ? undefined : createHttp2Server(tracked);
   const http2Sessions = new Set<ServerHttp2Session>();
   http2?.on("session", (session) => {
     http2Sessions.add(session);

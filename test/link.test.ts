@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { DataType, InferenceService, ServingStatus, TensorSchema } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { encodeTensor } from "../shared/tensor/index.ts";
-import { randomSecret, startEdge, startGpuService, type Running } from "./support/processes.ts";
+import { randomSecret, readJson, startEdge, startGpuService, type Running } from "./support/processes.ts";
 
 const MiB = 1024 * 1024;
 const secret = randomSecret();
@@ -53,7 +53,7 @@ async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
 describe("health", () => {
   it("round-trips edge -> GPU service and reports the service's own state", async () => {
     const response = await fetch(`${edge.url}/healthz`);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.edge.status).toBe("ok");
     expect(body.gpu.reachable).toBe(true);
     // No MODEL_DIR: the service is up and says so; the edge is not ready to serve completions.
@@ -79,7 +79,7 @@ describe("tensors across the link", () => {
     const payload = new Uint8Array(randomBytes(4 * MiB));
     const response = await fetch(`${edge.url}/v1/diagnostics/echo`, { method: "POST", headers: admin, body: payload });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await readJson(response);
     const expected = sha256(payload);
     expect(body).toMatchObject({ bytes: 4 * MiB, sha256: expected, gpu_sha256: expected, returned_sha256: expected, intact: true });
   });
@@ -91,7 +91,7 @@ describe("tensors across the link", () => {
 
     const response = await fetch(`${edge.url}/v1/diagnostics/echo`, { method: "POST", headers: admin, body: new Uint8Array(9 * MiB) });
     expect(response.status).toBe(413);
-    expect((await response.json()).error).toMatchObject({ code: "request_too_large", type: "invalid_request_error" });
+    expect((await readJson(response)).error).toMatchObject({ code: "request_too_large", type: "invalid_request_error" });
   });
 
   it("refuses a tensor whose bytes do not match its shape with INVALID_ARGUMENT naming the numbers", async () => {
@@ -145,7 +145,7 @@ describe("authentication", () => {
     try {
       const response = await fetch(`${misconfigured.url}/v1/diagnostics/echo`, { method: "POST", headers: admin, body: "abc" });
       expect(response.status).toBe(502);
-      expect((await response.json()).error.code).toBe("gpu_auth_failed");
+      expect((await readJson(response)).error.code).toBe("gpu_auth_failed");
     } finally {
       await misconfigured.stop();
     }
@@ -154,7 +154,7 @@ describe("authentication", () => {
   it("keeps the diagnostics routes behind the admin key", async () => {
     const response = await fetch(`${edge.url}/v1/diagnostics/echo`, { method: "POST", body: "abc" });
     expect(response.status).toBe(401);
-    expect((await response.json()).error).toMatchObject({ type: "authentication_error", code: "invalid_admin_key" });
+    expect((await readJson(response)).error).toMatchObject({ type: "authentication_error", code: "invalid_admin_key" });
   });
 });
 
@@ -167,17 +167,17 @@ describe("GPU service down", () => {
     const health = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(2000) });
     expect(health.status).toBe(503);
     expect(health.headers.get("retry-after")).toMatch(/^\d+$/);
-    expect((await health.json()).gpu.reachable).toBe(false);
+    expect((await readJson(health)).gpu.reachable).toBe(false);
 
     const upstream = await fetch(`${edge.url}/v1/diagnostics/echo`, { method: "POST", headers: admin, body: "abc", signal: AbortSignal.timeout(2000) });
     expect(upstream.status).toBe(503);
     expect(upstream.headers.get("retry-after")).toMatch(/^\d+$/);
-    expect((await upstream.json()).error).toMatchObject({ code: "gpu_unavailable", type: "server_error" });
+    expect((await readJson(upstream)).error).toMatchObject({ code: "gpu_unavailable", type: "server_error" });
 
     gpu = await startGpuService({ secret, port, grpcPort, env: { GPU_SERVICE_READ_MAX_BYTES: String(8 * MiB) } });
-    const recovered = await (await fetch(`${edge.url}/healthz`)).json();
+    const recovered = await readJson(await fetch(`${edge.url}/healthz`));
     expect(recovered.gpu.reachable).toBe(true);
     const echo = await fetch(`${edge.url}/v1/diagnostics/echo`, { method: "POST", headers: admin, body: "abc" });
-    expect((await echo.json()).intact).toBe(true);
+    expect((await readJson(echo)).intact).toBe(true);
   });
 });

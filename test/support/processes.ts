@@ -104,3 +104,8 @@ export async function startEdge(vars: Record<string, string>): Promise<Running> 
   await launched.started;
   return { process: launched.child, url: `http://127.0.0.1:${port}`, port, output: launched.output, stop: launched.stop };
 }
+
+/** A response's JSON body, untyped: tests assert its shape. */
+export async function readJson(response: Response): Promise<any> {
+  return response.json();
+}
