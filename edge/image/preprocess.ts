@@ -1,0 +1,35 @@
+import { padColour } from "./pad-colour.ts";
+import { resizeBicubic } from "./resize-bicubic.ts";
+import { assertRgbImage, type RgbImage } from "./rgb-image.ts";
+import { expandToSquare, toPlanar } from "./square.ts";
+import { targetSize } from "./target-size.ts";
+
+export interface PreprocessOptions {
+  /** The processor's `image_size`: 384 for 1.3B, 1024 for 7B. */
+  readonly imageSize: number;
+  /** The processor's `image_mean`; the pad colour derives from it. */
+  readonly imageMean: readonly number[];
+  /** The processor's `min_size`. */
+  readonly minSize?: number;
+}
+
+export interface PreprocessedImage {
+  /** Channel-planar RGB `[3, size, size]`, uint8. */
+  readonly data: Uint8Array;
+  readonly size: number;
+  /** The same pixels interleaved (HWC), e.g. to write a PNG. */
+  readonly padded: RgbImage;
+}
+
+/**
+ * DeepSeek-VL's `VLMImageProcessor.resize` on a decoded RGB image: Pillow bicubic resize so the
+ * long side is `imageSize`, then pad to a square with the mean colour. The uint8 result is what
+ * the reference rescales by 1/255; normalization happens inside the vision towers.
+ */
+export function preprocess(image: RgbImage, options: PreprocessOptions): PreprocessedImage {
+  assertRgbImage(image);
+  const colour = padColour(options.imageMean);
+  const size = targetSize(image.width, image.height, options.imageSize, options.minSize);
+  const padded = expandToSquare(resizeBicubic(image, size.width, size.height), colour);
+  return { data: toPlanar(padded), size: padded.width, padded };
+}

@@ -1,0 +1,38 @@
+import type { Rgb } from "./pad-colour.ts";
+import type { RgbImage } from "./rgb-image.ts";
+
+/**
+ * The reference's `expand2square`: a `max(w, h)` square canvas of `colour` with the image pasted
+ * centred on the short axis at offset `(long - short) // 2`, so an odd leftover pixel of padding
+ * lands at the bottom or right. A square image is returned as is.
+ */
+export function expandToSquare(image: RgbImage, colour: Rgb): RgbImage {
+  const { data, width, height } = image;
+  if (width === height) return image;
+  const side = Math.max(width, height);
+  const left = Math.floor((side - width) / 2);
+  const top = Math.floor((side - height) / 2);
+  const rowBytes = side * 3;
+  const padRow = new Uint8Array(rowBytes);
+  for (let i = 0; i < rowBytes; i += 3) padRow.set(colour, i);
+  const out = new Uint8Array(rowBytes * side);
+  for (let y = 0; y < side; y++) out.set(padRow, y * rowBytes);
+  const imageRowBytes = width * 3;
+  for (let y = 0; y < height; y++) {
+    out.set(data.subarray(y * imageRowBytes, (y + 1) * imageRowBytes), (top + y) * rowBytes + left * 3);
+  }
+  return { data: out, width: side, height: side };
+}
+
+/** Interleaved HWC RGB to channel-planar CHW (`[3, height, width]`), the layout sent to the GPU. */
+export function toPlanar(image: RgbImage): Uint8Array {
+  const { data } = image;
+  const plane = image.width * image.height;
+  const out = new Uint8Array(plane * 3);
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    out[i] = data[p]!;
+    out[plane + i] = data[p + 1]!;
+    out[2 * plane + i] = data[p + 2]!;
+  }
+  return out;
+}
