@@ -4,7 +4,8 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
 import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
-import { ROOT, randomSecret, readJson, startGpuService } from "./support/processes.ts";
+import { ROOT, randomSecret, startGpuService } from "../processes/index.ts";
+import { readJson } from "./support/json.ts";
 
 function diagnostics(url: string, secret: string) {
   const transport = createGrpcWebTransport({

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { DataType, InferenceService, ServingStatus, TensorSchema } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { encodeTensor } from "../shared/tensor/index.ts";
-import { randomSecret, readJson, startEdge, startGpuService, type Running } from "./support/processes.ts";
+import { randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
+import { readJson } from "./support/json.ts";
 
 const MiB = 1024 * 1024;
 const secret = randomSecret();

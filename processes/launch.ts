@@ -1,10 +1,10 @@
-// Starts the real processes of the system on loopback for cross-component tests and benchmarks.
+// Starts the system's real processes on loopback: for `npm start`, the benchmarks and the cross-component tests.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = `${ROOT}node_modules/.bin`;
 
 export type Running = {
@@ -33,7 +33,9 @@ export function randomSecret(): string {
   return randomBytes(24).toString("hex");
 }
 
-function launch(command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs: number) {
+type LaunchOptions = { env: Record<string, string>; ready: RegExp; timeoutMs: number; echo?: string | undefined };
+
+function launch(command: string, args: string[], { env, ready, timeoutMs, echo }: LaunchOptions) {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, ...env },
@@ -46,6 +48,7 @@ function launch(command: string, args: string[], env: Record<string, string>, re
     const timer = setTimeout(() => reject(new Error(`${command} did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      if (echo !== undefined) process.stdout.write(chunk.toString().replace(/^(?=.)/gm, `${echo} `));
       const match = ready.exec(output);
       if (match) {
         clearTimeout(timer);
@@ -72,40 +75,47 @@ function launch(command: string, args: string[], env: Record<string, string>, re
   return { child, started, exited, stop, output: () => output };
 }
 
-export type GpuServiceOptions = { port?: number; grpcPort?: number; secret: string; env?: Record<string, string> };
+export type GpuServiceOptions = {
+  port?: number;
+  grpcPort?: number;
+  secret: string;
+  env?: Record<string, string>;
+  /** Copy the process's output to this process's stdout, each line prefixed. */
+  echo?: boolean;
+};
 
 /** The GPU service as a real process (`node gpu-service/main.ts`). */
 export async function startGpuService(options: GpuServiceOptions): Promise<Running & { grpcPort: number }> {
   const port = options.port ?? (await freePort());
   const grpcPort = options.grpcPort ?? (await freePort());
-  const launched = launch(
-    `${BIN}/node`,
-    ["gpu-service/main.ts"],
-    {
+  const launched = launch(`${BIN}/node`, ["gpu-service/main.ts"], {
+    env: {
       GPU_SERVICE_PORT: String(port),
       GPU_SERVICE_GRPC_PORT: String(grpcPort),
       GPU_SERVICE_SECRET: options.secret,
       ...options.env,
     },
-    /"message":"ready"/,
-    60_000,
-  );
+    ready: /"message":"ready"/,
+    timeoutMs: 120_000,
+    echo: options.echo ? "[gpu] " : undefined,
+  });
   await launched.started;
   return { process: launched.child, url: `http://127.0.0.1:${port}`, port, grpcPort, output: launched.output, stop: launched.stop };
 }
 
 /** The edge Worker in workerd, through `wrangler dev` (local mode), with the given vars and secrets. */
-export async function startEdge(vars: Record<string, string>): Promise<Running> {
-  const port = await freePort();
+export async function startEdge(vars: Record<string, string>, options: { port?: number; echo?: boolean } = {}): Promise<Running> {
+  const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--log-level", "info", "--show-interactive-dev-session=false"];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  const launched = launch(`${BIN}/wrangler`, args, { CI: "true", WRANGLER_SEND_METRICS: "false" }, /Ready on (http:\/\/[^\s]+)/, 90_000);
+  const launched = launch(`${BIN}/wrangler`, args, {
+    env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
+    ready: /Ready on (http:\/\/[^\s]+)/,
+    timeoutMs: 90_000,
+    echo: options.echo ? "[edge]" : undefined,
+  });
   await launched.started;
   return { process: launched.child, url: `http://127.0.0.1:${port}`, port, output: launched.output, stop: launched.stop };
 }
 
-/** A response's JSON body, untyped: tests assert its shape. */
-export async function readJson(response: Response): Promise<any> {
-  return response.json();
-}
