@@ -1,0 +1,1 @@
+export { ByteLru, type LruOptions, type LruStats } from "./lru.ts";
