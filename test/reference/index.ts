@@ -1,5 +1,6 @@
 // Plain-TypeScript reference forward of DeepSeek-VL (reference/deepseek-vl.md): the numerical oracle for the
-// converter's ONNX graphs. Written from the specification only; float64 activations and accumulation.
+// converter's ONNX graphs. Written from the specification only: float64 activations and accumulation, except
+// where the official pipeline fixes float32 (the u8/255 rescale, PyTorch's resize weights).
 
 export { alignerHybridSplit, alignerMlpGelu } from "./aligner.ts";
 export { cosineSimilarity, maxAbs, maxAbsDifference } from "./compare.ts";

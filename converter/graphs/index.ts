@@ -1,0 +1,50 @@
+import type { Checkpoint, ModelSpec } from "../checkpoint/index.ts";
+import type { GraphName, ModelDtype } from "../../shared/manifest/index.ts";
+import { GraphError, type GraphBuilder } from "../onnx/index.ts";
+import { aligner } from "./aligner.ts";
+import { decoder, embedTokens, type DecoderOptions } from "./llama.ts";
+import { Layers, floatType } from "./ops.ts";
+import { samTower } from "./sam.ts";
+import { siglipTower } from "./siglip.ts";
+
+export { antialiasBilinearMatrix, bilinearMatrix } from "./resize.ts";
+export { inverseFrequencies, type DecoderOptions } from "./llama.ts";
+
+export interface GraphOptions {
+  decoder?: DecoderOptions;
+}
+
+/** Builds one graph of the model set (DESIGN §4 names and I/O) with its weights streamed from `checkpoint`. */
+export function buildGraph(name: GraphName, spec: ModelSpec, checkpoint: Checkpoint, dtype: ModelDtype, options: GraphOptions = {}): GraphBuilder {
+  const l = new Layers(name, checkpoint, floatType(dtype));
+  const g = l.g;
+  const features = [ "batch_size", spec.imageTokens, spec.featureDim ] as const;
+  switch (name) {
+    case "siglip_encoder": {
+      const size = spec.siglip.inputSize;
+      const pixels = g.input("pixel_values", "uint8", ["batch_size", 3, size, size]);
+      g.output(siglipTower(l, pixels, spec.siglip), "image_features", l.act, features);
+      break;
+    }
+    case "sam_encoder": {
+      if (!spec.sam) throw new GraphError(`${spec.kind} models have no SAM tower`);
+      const size = spec.sam.imageSize;
+      const pixels = g.input("pixel_values", "uint8", ["batch_size", 3, size, size]);
+      g.output(samTower(l, pixels, spec.sam), "image_features", l.act, features);
+      break;
+    }
+    case "aligner": {
+      const low = g.input("low_res_features", l.act, features);
+      const high = spec.kind === "hybrid" ? g.input("high_res_features", l.act, features) : undefined;
+      g.output(aligner(l, spec.aligner, spec.imageTokens, low, high), "image_embeds", l.act, ["batch_size", spec.imageTokens, spec.aligner.nEmbed]);
+      break;
+    }
+    case "embed_tokens":
+      embedTokens(l, spec.llm);
+      break;
+    case "decoder_model_merged":
+      decoder(l, spec.llm, options.decoder ?? { logits: "last" });
+      break;
+  }
+  return g;
+}
