@@ -1,6 +1,7 @@
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { bearerToken, secretsEqual } from "../shared/auth/index.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import type { ServingState } from "./serving-state.ts";
 
 /**
@@ -62,5 +63,38 @@ export function logFailures(log: Logger): Interceptor {
       }
       throw error;
     }
+  };
+}
+
+/** Counts finished calls by procedure and code; a server stream counts when it ends. */
+export function countCalls(metrics: Metrics): Interceptor {
+  return (next) => async (request) => {
+    const procedure = `${request.service.typeName}/${request.method.name}`;
+    const count = (error?: unknown) =>
+      metrics.requests.inc({ procedure, code: error === undefined ? "ok" : Code[ConnectError.from(error).code] ?? "unknown" });
+    let response;
+    try {
+      response = await next(request);
+    } catch (error) {
+      count(error);
+      throw error;
+    }
+    if (!response.stream) {
+      count();
+      return response;
+    }
+    const messages = response.message;
+    return {
+      ...response,
+      message: (async function* () {
+        try {
+          yield* messages;
+          count();
+        } catch (error) {
+          count(error);
+          throw error;
+        }
+      })(),
+    };
   };
 }

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { MODEL_DTYPES, type ModelDtype } from "../shared/manifest/index.ts";
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from "./runtime/sessions.ts";
 
 const MiB = 1024 * 1024;
 
@@ -26,6 +28,23 @@ const EnvSchema = z.object({
   GPU_SERVICE_MAX_TIMEOUT_MS: positiveInt.default(600_000),
   /** On SIGTERM: how long in-flight calls may run on before they are ended. */
   GPU_SERVICE_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** onnxruntime execution providers, tried in order per graph (a missing CUDA falls back to the next). */
+  GPU_SERVICE_EXECUTION_PROVIDERS: z
+    .string()
+    .transform((value) => value.split(",").map((provider) => provider.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(EXECUTION_PROVIDERS)).min(1))
+    .default(["cuda", "cpu"]),
+  /** Graph set to run: `auto` takes fp16 on an accelerator when the model has it, fp32 otherwise. */
+  GPU_SERVICE_MODEL_DTYPE: z.enum(["auto", ...MODEL_DTYPES]).default("auto"),
+  /** Intra-op threads of the CPU provider; 0 lets onnxruntime decide. */
+  GPU_SERVICE_CPU_THREADS: z.coerce.number().int().nonnegative().default(0),
+  /** Sequences decoded together in one batched step. */
+  GPU_SERVICE_MAX_BATCH: positiveInt.default(8),
+  /** Requests that may wait for a place in the batch; beyond it: RESOURCE_EXHAUSTED with a retry hint. */
+  GPU_SERVICE_MAX_QUEUE: z.coerce.number().int().nonnegative().default(32),
+  GPU_SERVICE_RETRY_AFTER_MS: positiveInt.default(1_000),
+  /** Bytes of image embeddings the encoder cache may hold. */
+  GPU_SERVICE_ENCODER_CACHE_BYTES: z.coerce.number().int().nonnegative().default(1024 * MiB),
 });
 
 export type GpuServiceConfig = {
@@ -39,6 +58,13 @@ export type GpuServiceConfig = {
   defaultTimeoutMs: number;
   maxTimeoutMs: number;
   shutdownGraceMs: number;
+  executionProviders: ExecutionProvider[];
+  modelDtype: ModelDtype | "auto";
+  cpuThreads: number;
+  maxBatch: number;
+  maxQueue: number;
+  retryAfterMs: number;
+  encoderCacheBytes: number;
 };
 
 export class ConfigError extends Error {
@@ -69,6 +95,13 @@ export function loadConfig(env: Record<string, string | undefined>): GpuServiceC
     defaultTimeoutMs: e.GPU_SERVICE_DEFAULT_TIMEOUT_MS,
     maxTimeoutMs: e.GPU_SERVICE_MAX_TIMEOUT_MS,
     shutdownGraceMs: e.GPU_SERVICE_SHUTDOWN_GRACE_MS,
+    executionProviders: e.GPU_SERVICE_EXECUTION_PROVIDERS,
+    modelDtype: e.GPU_SERVICE_MODEL_DTYPE,
+    cpuThreads: e.GPU_SERVICE_CPU_THREADS,
+    maxBatch: e.GPU_SERVICE_MAX_BATCH,
+    maxQueue: e.GPU_SERVICE_MAX_QUEUE,
+    retryAfterMs: e.GPU_SERVICE_RETRY_AFTER_MS,
+    encoderCacheBytes: e.GPU_SERVICE_ENCODER_CACHE_BYTES,
   };
 }
 
@@ -82,6 +115,10 @@ export function describeConfig(config: GpuServiceConfig): string {
     ["read / write max bytes", `${config.readMaxBytes} / ${config.writeMaxBytes}`],
     ["default / max timeout", `${config.defaultTimeoutMs} ms / ${config.maxTimeoutMs} ms`],
     ["shutdown grace", `${config.shutdownGraceMs} ms`],
+    ["execution providers / model dtype", `${config.executionProviders.join(", ")} / ${config.modelDtype}`],
+    ["CPU threads", config.cpuThreads === 0 ? "onnxruntime default" : String(config.cpuThreads)],
+    ["max batch / max queue", `${config.maxBatch} / ${config.maxQueue}`],
+    ["encoder cache", `${config.encoderCacheBytes} bytes`],
   ];
   return rows.map(([name, value]) => `  ${name.padEnd(38)} ${value}`).join("\n");
 }

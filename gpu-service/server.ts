@@ -7,10 +7,12 @@ import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/
 import { bearerToken, secretsEqual } from "../shared/auth/index.ts";
 import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { InferenceService, ServingStatus } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
-import { admitCall, logFailures } from "./calls.ts";
+import { admitCall, countCalls, logFailures } from "./calls.ts";
 import type { GpuServiceConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { openModelDirectory } from "./model/index.ts";
+import { startRuntime } from "./runtime/index.ts";
 import { ServingState } from "./serving-state.ts";
 import { diagnosticsService, inferenceService } from "./services/index.ts";
 
@@ -26,10 +28,16 @@ export type GpuService = {
 /** Starts both listeners, then loads the model directory; Health says "starting" until that ends. */
 export async function startGpuService(config: GpuServiceConfig, log: Logger): Promise<GpuService> {
   const state = new ServingState();
+  const metrics = createMetrics({
+    queued: () => state.runtime?.engine.queued ?? 0,
+    active: () => state.runtime?.engine.active ?? 0,
+    encoderCache: () => state.runtime?.vision.cache.stats(),
+    visionRuns: () => state.runtime?.vision.runs,
+  });
   const shutdownSignal = new AbortController();
   const handler = connectNodeAdapter({
     routes(router) {
-      router.service(InferenceService, inferenceService(state));
+      router.service(InferenceService, inferenceService(state, config, metrics));
       router.service(DiagnosticsService, diagnosticsService(config));
     },
     readMaxBytes: config.readMaxBytes,
@@ -37,8 +45,8 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
     maxTimeoutMs: config.maxTimeoutMs,
     shutdownSignal: shutdownSignal.signal,
     requestGate: admitCall(config.secret, state),
-    interceptors: [logFailures(log)],
-    fallback: (request, response) => void plainHttp(config, state, request, response),
+    interceptors: [countCalls(metrics), logFailures(log)],
+    fallback: (request, response) => void plainHttp(config, state, metrics, request, response),
   });
 
   // In flight until the response is fully written: what a drain must wait for.
@@ -61,10 +69,19 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
     state.noModel("MODEL_DIR is not set");
   } else {
     try {
-      state.serve(await openModelDirectory(config.modelDir));
+      const directory = await openModelDirectory(config.modelDir);
+      state.serve(
+        await startRuntime(directory, config, log, {
+          onTokens: (count) => metrics.tokens.inc(count),
+          onDecodeStep: (batch) => {
+            metrics.decodeSteps.inc();
+            metrics.decodeBatch.observe(batch);
+          },
+        }),
+      );
     } catch (error) {
       state.noModel((error as Error).message);
-      log.error("model directory not loaded", { reason: (error as Error).message });
+      log.error("model not loaded", { reason: (error as Error).message });
     }
   }
   log.info("ready", { status: ServingStatus[state.status], detail: state.message, port, grpcPort });
@@ -93,10 +110,11 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
 }
 
 /**
- * Plain HTTP beside the RPCs: an unauthenticated liveness probe for load balancers and Docker, and
+ * Plain HTTP beside the RPCs: an unauthenticated liveness probe for load balancers and Docker,
+ * Prometheus metrics, and
  * the raw-POST sink the edge's link benchmark compares gRPC-web against.
  */
-async function plainHttp(config: GpuServiceConfig, state: ServingState, ...[request, response]: Parameters<NonNullable<ConnectNodeAdapterOptions["fallback"]>>) {
+async function plainHttp(config: GpuServiceConfig, state: ServingState, metrics: Metrics, ...[request, response]: Parameters<NonNullable<ConnectNodeAdapterOptions["fallback"]>>) {
   const path = new URL(request.url ?? "/", "http://service").pathname;
   const reply = (status: number, body: object) => {
     response.statusCode = status;
@@ -106,6 +124,12 @@ async function plainHttp(config: GpuServiceConfig, state: ServingState, ...[requ
   if (request.method === "GET" && path === "/healthz") {
     const alive = state.status !== ServingStatus.DRAINING;
     return reply(alive ? 200 : 503, { status: ServingStatus[state.status].toLowerCase(), message: state.message });
+  }
+  if (request.method === "GET" && path === "/metrics") {
+    response.statusCode = 200;
+    response.setHeader("content-type", metrics.registry.contentType);
+    response.end(await metrics.registry.metrics());
+    return;
   }
   if (request.method === "POST" && path === "/diagnostics/sink") {
     const token = bearerToken(request.headers.authorization);

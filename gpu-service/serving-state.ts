@@ -1,23 +1,23 @@
 import { ServingStatus } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
-import type { ModelDirectory } from "./model/index.ts";
+import type { Runtime } from "./runtime/index.ts";
 
 /** What the service is doing now, as Health reports it; calls in flight are counted here too. */
 export class ServingState {
   readonly startedAt = Date.now();
   status: ServingStatus = ServingStatus.STARTING;
   message = "starting";
-  model: ModelDirectory | undefined;
+  runtime: Runtime | undefined;
   inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
-  serve(model: ModelDirectory): void {
-    this.model = model;
+  serve(runtime: Runtime): void {
+    this.runtime = runtime;
     this.status = ServingStatus.SERVING;
-    this.message = `serving ${model.manifest.name}`;
+    this.message = `serving ${runtime.model.manifest.name} (${runtime.model.dtype})`;
   }
 
   noModel(reason: string): void {
-    this.model = undefined;
+    this.runtime = undefined;
     this.status = ServingStatus.NO_MODEL;
     this.message = `no model loaded: ${reason}`;
   }

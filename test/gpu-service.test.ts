@@ -1,20 +1,12 @@
 // The GPU service process on its own: configuration errors, graceful drain on SIGTERM.
 import { spawnSync } from "node:child_process";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { ROOT, randomSecret, startGpuService } from "../processes/index.ts";
+import { gpuClients } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
 
-function diagnostics(url: string, secret: string) {
-  const transport = createGrpcWebTransport({
-    baseUrl: url,
-    httpVersion: "1.1",
-    interceptors: [(next) => (request) => (request.header.set("authorization", `Bearer ${secret}`), next(request))],
-  });
-  return createClient(DiagnosticsService, transport);
-}
+const diagnostics = (url: string, secret: string) => gpuClients(url, secret).diagnostics;
 
 function runWithEnv(env: Record<string, string>) {
   const { GPU_SERVICE_SECRET: _drop, ...base } = process.env;

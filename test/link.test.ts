@@ -1,13 +1,12 @@
 // The edge <-> GPU link end to end: the real gpu-service process and the real Worker in workerd.
 import { createHash, randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
-import { DataType, InferenceService, ServingStatus, TensorSchema } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { DataType, ServingStatus, TensorSchema } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { encodeTensor } from "../shared/tensor/index.ts";
 import { randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
+import { codeOf, gpuClients, type Protocol } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
 
 const MiB = 1024 * 1024;
@@ -28,28 +27,8 @@ afterAll(async () => {
 const admin = { authorization: `Bearer ${adminKey}` };
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-function clients(kind: "grpc-web" | "grpc" | "connect", token: string | undefined) {
-  const options = {
-    baseUrl: kind === "grpc" ? `http://127.0.0.1:${gpu.grpcPort}` : gpu.url,
-    interceptors: token === undefined ? [] : [(next: any) => (request: any) => (request.header.set("authorization", `Bearer ${token}`), next(request))],
-  };
-  const transport =
-    kind === "grpc"
-      ? createGrpcTransport(options)
-      : kind === "grpc-web"
-        ? createGrpcWebTransport({ ...options, httpVersion: "1.1" })
-        : createConnectTransport({ ...options, httpVersion: "1.1" });
-  return { inference: createClient(InferenceService, transport), diagnostics: createClient(DiagnosticsService, transport) };
-}
-
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
-}
+const clients = (protocol: Protocol, token: string | undefined) =>
+  gpuClients(protocol === "grpc" ? `http://127.0.0.1:${gpu.grpcPort}` : gpu.url, token, protocol);
 
 describe("health", () => {
   it("round-trips edge -> GPU service and reports the service's own state", async () => {

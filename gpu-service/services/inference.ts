@@ -1,14 +1,35 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
+  DataType,
+  EncodeImagesResponseSchema,
+  FinishReason,
+  GenerateResponseSchema,
   HealthResponseSchema,
   InferenceService,
   ModelInfoResponseSchema,
+  type GenerateRequest,
+  type GenerateResponse,
 } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { encodeTensor } from "../../shared/tensor/index.ts";
 import { VERSION } from "../../shared/version.ts";
+import { callSignal } from "../calls.ts";
+import type { GpuServiceConfig } from "../config.ts";
+import type { Metrics } from "../metrics.ts";
+import { ImageNotCachedError, toFloat16Bits, type Runtime } from "../runtime/index.ts";
+import { SequenceRng, validateSamplingParams } from "../sampling/index.ts";
 import type { ServingState } from "../serving-state.ts";
+import { StreamQueue } from "../stream-queue.ts";
+import { checkContext, imageRuns, readImage } from "./requests.ts";
 
-export function inferenceService(state: ServingState): Partial<ServiceImpl<typeof InferenceService>> {
+const FINISH_REASONS = { stop: FinishReason.STOP, length: FinishReason.LENGTH, cancelled: FinishReason.CANCELLED } as const;
+
+export function inferenceService(state: ServingState, config: GpuServiceConfig, metrics: Metrics): ServiceImpl<typeof InferenceService> {
+  const ready = (): Runtime => {
+    if (!state.runtime || state.draining) throw new ConnectError(state.message, Code.Unavailable);
+    return state.runtime;
+  };
+
   return {
     health() {
       return create(HealthResponseSchema, {
@@ -17,12 +38,92 @@ export function inferenceService(state: ServingState): Partial<ServiceImpl<typeo
         version: VERSION,
         uptimeSeconds: (Date.now() - state.startedAt) / 1000,
         inFlight: state.inFlight,
-        queued: 0,
+        queued: state.runtime?.engine.queued ?? 0,
       });
     },
+
     modelInfo() {
-      if (!state.model) throw new ConnectError(state.message, Code.Unavailable);
-      return create(ModelInfoResponseSchema, { manifestJson: state.model.manifestJson });
+      const runtime = ready();
+      return create(ModelInfoResponseSchema, {
+        manifestJson: runtime.directory.manifestJson,
+        executionProviders: Object.fromEntries(Object.entries(runtime.model.providers).map(([graph, provider]) => [graph, provider])),
+      });
+    },
+
+    async *generate(request, context) {
+      yield* generation(ready(), request, context, config, metrics);
+    },
+
+    async encodeImages(request) {
+      const runtime = ready();
+      const { manifest } = runtime.model;
+      if (request.images.length === 0) throw new ConnectError("images is empty", Code.InvalidArgument);
+      const pixels = request.images.map((message, index) => {
+        const image = readImage(message, index, manifest);
+        if (!image.pixels) throw new ConnectError(`images[${index}] (${message.key}) has no pixels`, Code.InvalidArgument);
+        return image.pixels;
+      });
+      const features = await runtime.engine.exclusive(() => runtime.vision.siglip(pixels));
+      const shape = [manifest.vision.imageTokens, manifest.vision.featureDim];
+      return create(EncodeImagesResponseSchema, {
+        siglipFeatures: features.map((values) => encodeTensor(DataType.FLOAT16, shape, toFloat16Bits(values))),
+      });
     },
   };
+}
+
+/** Validates a Generate request, queues it, and streams its tokens and final message. */
+async function* generation(
+  runtime: Runtime,
+  request: GenerateRequest,
+  context: HandlerContext,
+  config: GpuServiceConfig,
+  metrics: Metrics,
+): AsyncGenerator<GenerateResponse> {
+  const { manifest } = runtime.model;
+  const settings = request.sampling;
+  if (!settings) throw new ConnectError("sampling is required", Code.InvalidArgument);
+  const problems = validateSamplingParams(settings, manifest.llm.vocabSize);
+  if (problems.length > 0) throw new ConnectError(problems.join("; "), Code.InvalidArgument);
+  checkContext(request, settings.maxNewTokens, manifest);
+  const images = request.images.map((message, index) => readImage(message, index, manifest));
+  const imageStarts = imageRuns(request.inputIds, images.length, manifest);
+
+  const stream = new StreamQueue<GenerateResponse>();
+  const done = runtime.engine.generate({
+    id: request.requestId,
+    inputIds: request.inputIds,
+    images,
+    imageStarts,
+    sampling: settings,
+    rng: new SequenceRng(settings.seed),
+    maxNewTokens: settings.maxNewTokens,
+    stopTokenIds: new Set([manifest.tokens.eos, ...settings.stopTokenIds]),
+    signal: callSignal(context, config.defaultTimeoutMs),
+    onToken(tokenId, logprob) {
+      stream.push(create(GenerateResponseSchema, { event: { case: "token", value: { tokenId, logprob } } }));
+    },
+  });
+  done.then(
+    (result) => {
+      metrics.timeToFirstToken.observe(result.timings.timeToFirstTokenMs / 1000);
+      stream.push(
+        create(GenerateResponseSchema, {
+          event: {
+            case: "finished",
+            value: {
+              reason: FINISH_REASONS[result.reason],
+              usage: { promptTokens: result.promptTokens, completionTokens: result.completionTokens, cachedImages: result.cachedImages },
+              timings: result.timings,
+            },
+          },
+        }),
+      );
+      stream.close();
+    },
+    (error: unknown) => {
+      stream.fail(error instanceof ImageNotCachedError ? new ConnectError(error.message, Code.NotFound, { "image-key": error.key }) : error);
+    },
+  );
+  yield* stream;
 }

@@ -1,0 +1,289 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "../log.ts";
+import { TokenSampler, type SamplingSettings, type SequenceRng } from "../sampling/index.ts";
+import { toFloat32, type Activations } from "./activations.ts";
+import { DecodeBatch } from "./batch.ts";
+import type { VisionLanguageModel } from "./model.ts";
+import type { ImageInput, VisionEncoder } from "./vision.ts";
+
+export type FinishReason = "stop" | "length" | "cancelled";
+
+export type Timings = { queueMs: number; visionMs: number; prefillMs: number; decodeMs: number; timeToFirstTokenMs: number };
+
+export type GenerationResult = {
+  reason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  cachedImages: number;
+  timings: Timings;
+};
+
+export type GenerationRequest = {
+  id: string;
+  inputIds: readonly number[];
+  images: readonly ImageInput[];
+  /** Start of each image's run of image tokens in inputIds, in order. */
+  imageStarts: readonly number[];
+  sampling: SamplingSettings;
+  /** The sequence's own random stream (seeded when the caller gave a seed). */
+  rng: SequenceRng;
+  maxNewTokens: number;
+  /** Generation ends after any of these (EOS included by the caller). */
+  stopTokenIds: ReadonlySet<number>;
+  /** Cancellation and deadline; its reason (a ConnectError) ends the call. */
+  signal: AbortSignal;
+  onToken(token: number, logprob: number): void;
+};
+
+export type EngineOptions = {
+  /** Sequences decoding together at most. */
+  maxBatch: number;
+  /** Requests waiting for a place at most; more are refused with RESOURCE_EXHAUSTED. */
+  maxQueue: number;
+  /** Retry hint sent with a refusal. */
+  retryAfterMs: number;
+  /** Longest sequence (prompt + generated) the model takes. */
+  contextLength: number;
+};
+
+export type EngineEvents = {
+  onTokens?(count: number): void;
+  onFirstToken?(ms: number): void;
+  onQueueDepth?(depth: number): void;
+  onActive?(count: number): void;
+  onDecodeStep?(batch: number): void;
+};
+
+type Sequence = {
+  request: GenerationRequest;
+  generated: number[];
+  lastToken: number;
+  cachedImages: number;
+  timings: Timings;
+  submittedAt: number;
+  decodeStartedAt: number;
+  resolve(result: GenerationResult): void;
+  reject(error: unknown): void;
+};
+
+/**
+ * Runs generation for every request: prefill one request at a time, then decode all running
+ * sequences together, one batched decoder call per step, so every stream advances each step.
+ * Work reaches the model only from this loop (and `exclusive`), one call at a time.
+ */
+export class GenerationEngine {
+  readonly #model: VisionLanguageModel;
+  readonly #vision: VisionEncoder;
+  readonly #options: EngineOptions;
+  readonly #events: EngineEvents;
+  readonly #log: Logger;
+  readonly #batch: DecodeBatch<Sequence>;
+  /** Scratch space for sampling, shared by all sequences: the loop samples one sequence at a time. */
+  readonly #sampler: TokenSampler;
+  readonly #waiting: Sequence[] = [];
+  readonly #exclusive: (() => Promise<void>)[] = [];
+  #wake: (() => void) | undefined;
+  #running = false;
+
+  constructor(model: VisionLanguageModel, vision: VisionEncoder, options: EngineOptions, log: Logger, events: EngineEvents = {}) {
+    this.#model = model;
+    this.#vision = vision;
+    this.#options = options;
+    this.#events = events;
+    this.#log = log;
+    const { numLayers, numKeyValueHeads, headDim } = model.manifest.llm;
+    this.#batch = new DecodeBatch({ layers: numLayers, kvHeads: numKeyValueHeads, headDim, act: model.act });
+    this.#sampler = new TokenSampler(model.manifest.llm.vocabSize);
+  }
+
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  get active(): number {
+    return this.#batch.size;
+  }
+
+  /** Queues a request; resolves when it finishes. Refused at once when the queue is full. */
+  generate(request: GenerationRequest): Promise<GenerationResult> {
+    if (this.#waiting.length >= this.#options.maxQueue) {
+      return Promise.reject(
+        new ConnectError(`queue full (${this.#waiting.length} waiting)`, Code.ResourceExhausted, {
+          "retry-after-ms": String(this.#options.retryAfterMs),
+        }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const now = performance.now();
+      this.#waiting.push({
+        request,
+        generated: [],
+        lastToken: -1,
+        cachedImages: 0,
+        timings: { queueMs: 0, visionMs: 0, prefillMs: 0, decodeMs: 0, timeToFirstTokenMs: 0 },
+        submittedAt: now,
+        decodeStartedAt: now,
+        resolve,
+        reject,
+      });
+      this.#events.onQueueDepth?.(this.#waiting.length);
+      this.#kick();
+    });
+  }
+
+  /** Runs `work` between decode steps, alone on the model (e.g. EncodeImages). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.#exclusive.push(() => work().then(resolve, reject));
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#wake) {
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake();
+    }
+    if (!this.#running) {
+      this.#running = true;
+      void this.#loop();
+    }
+  }
+
+  async #loop(): Promise<void> {
+    for (;;) {
+      while (this.#exclusive.length > 0) await this.#exclusive.shift()!();
+      while (this.#waiting.length > 0 && this.#batch.size < this.#options.maxBatch) {
+        const sequence = this.#waiting.shift()!;
+        this.#events.onQueueDepth?.(this.#waiting.length);
+        await this.#prefill(sequence);
+        if (this.#exclusive.length > 0) break;
+      }
+      if (this.#batch.size > 0) {
+        await this.#step();
+      } else if (this.#waiting.length === 0 && this.#exclusive.length === 0) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+      }
+    }
+  }
+
+  async #prefill(sequence: Sequence): Promise<void> {
+    const { request } = sequence;
+    const start = performance.now();
+    sequence.timings.queueMs = start - sequence.submittedAt;
+    if (request.signal.aborted) return this.#finish(sequence, "cancelled");
+    try {
+      const { embeds: images, cached } = await this.#vision.embeddings(request.images);
+      sequence.cachedImages = cached;
+      const visionDone = performance.now();
+      sequence.timings.visionMs = visionDone - start;
+
+      const embeds = await this.#model.embed(request.inputIds);
+      const hidden = this.#model.manifest.llm.hiddenSize;
+      request.imageStarts.forEach((position, k) => embeds.set(images[k]! as never, position * hidden));
+      const length = request.inputIds.length;
+      const { logits, logitRows, present } = await this.#model.decode({
+        embeds,
+        batch: 1,
+        tokens: length,
+        attentionMask: new Int32Array(length).fill(1),
+        positions: Int32Array.from({ length }, (_, i) => i),
+        past: this.#model.emptyCache(),
+      });
+      const now = performance.now();
+      sequence.timings.prefillMs = now - visionDone;
+      sequence.timings.timeToFirstTokenMs = now - sequence.submittedAt;
+      this.#events.onFirstToken?.(sequence.timings.timeToFirstTokenMs);
+      sequence.decodeStartedAt = now;
+      if (this.#emit(sequence, this.#lastRow(logits, logitRows, 0))) return;
+      this.#batch.join([{ row: sequence, cache: present }]);
+      this.#events.onActive?.(this.#batch.size);
+    } catch (error) {
+      sequence.reject(error);
+    }
+  }
+
+  async #step(): Promise<void> {
+    this.#dropCancelled();
+    const rows = this.#batch.rows;
+    if (rows.length === 0) return;
+    try {
+      const lengths = this.#batch.lengths;
+      const embeds = await this.#model.embed(rows.map((sequence) => sequence.lastToken), rows.length);
+      const { logits, logitRows, present } = await this.#model.decode({
+        embeds,
+        batch: rows.length,
+        tokens: 1,
+        attentionMask: this.#batch.nextAttentionMask(),
+        positions: lengths,
+        past: this.#batch.cache,
+      });
+      this.#batch.advance(present);
+      this.#events.onDecodeStep?.(rows.length);
+      const finished = new Set<Sequence>();
+      rows.forEach((sequence, b) => {
+        if (this.#emit(sequence, this.#lastRow(logits, logitRows, b))) finished.add(sequence);
+      });
+      if (finished.size > 0) {
+        this.#batch.remove((sequence) => finished.has(sequence));
+        this.#events.onActive?.(this.#batch.size);
+      }
+    } catch (error) {
+      // A failed step leaves no consistent cache: end every sequence in it.
+      this.#log.error("decode step failed", { error: String(error), batch: rows.length });
+      this.#batch.remove(() => true);
+      for (const sequence of rows) sequence.reject(error);
+      this.#events.onActive?.(0);
+    }
+  }
+
+  /** Samples and streams one token; true when the sequence has finished. */
+  #emit(sequence: Sequence, logits: Float32Array): boolean {
+    const { request } = sequence;
+    if (request.signal.aborted) {
+      this.#finish(sequence, "cancelled");
+      return true;
+    }
+    const { tokenId, logprob } = this.#sampler.sample(logits, sequence.generated, request.sampling, request.rng);
+    sequence.generated.push(tokenId);
+    sequence.lastToken = tokenId;
+    request.onToken(tokenId, logprob);
+    this.#events.onTokens?.(1);
+    if (request.stopTokenIds.has(tokenId)) return this.#finish(sequence, "stop"), true;
+    const count = sequence.generated.length;
+    if (count >= request.maxNewTokens || request.inputIds.length + count >= this.#options.contextLength) {
+      return this.#finish(sequence, "length"), true;
+    }
+    return false;
+  }
+
+  #dropCancelled(): void {
+    const cancelled = this.#batch.remove((sequence) => sequence.request.signal.aborted);
+    for (const sequence of cancelled) this.#finish(sequence, "cancelled");
+    if (cancelled.length > 0) this.#events.onActive?.(this.#batch.size);
+  }
+
+  #finish(sequence: Sequence, reason: FinishReason): void {
+    const { request } = sequence;
+    sequence.timings.decodeMs = performance.now() - sequence.decodeStartedAt;
+    if (reason === "cancelled" && request.signal.reason instanceof ConnectError && request.signal.reason.code !== Code.Canceled) {
+      // A deadline or a shutdown, not the caller hanging up: the call ends with that error.
+      sequence.reject(request.signal.reason);
+      return;
+    }
+    sequence.resolve({
+      reason,
+      promptTokens: request.inputIds.length,
+      completionTokens: sequence.generated.length,
+      cachedImages: sequence.cachedImages,
+      timings: sequence.timings,
+    });
+  }
+
+  #lastRow(logits: Activations, logitRows: number, b: number): Float32Array {
+    const vocab = this.#model.manifest.llm.vocabSize;
+    const start = (b * logitRows + logitRows - 1) * vocab;
+    return toFloat32(logits.subarray(start, start + vocab));
+  }
+}

@@ -1,0 +1,61 @@
+// Per-step cost of LogitsSampler.sample() at the model's vocabulary size, for `npm run bench`.
+// Timings are medians over steps (robust to other work on a shared machine); logprob is included.
+import { SequenceRng } from "./rng.ts";
+import { LogitsSampler, type SamplingSettings } from "./sampler.ts";
+
+export type SamplerBenchmarkOptions = {
+  /** Vocabulary size (DeepSeek-VL: 102400). */
+  vocabSize?: number;
+  /** Timed steps per case, after as many untimed warm-up steps. */
+  steps?: number;
+};
+
+export type SamplerBenchmark = {
+  vocabSize: number;
+  steps: number;
+  /** Case name -> median microseconds per sample() call. */
+  microsPerStep: Record<string, number>;
+};
+
+const CASES: [name: string, settings: SamplingSettings][] = [
+  ["greedy", { temperature: 0, topK: 50, topP: 1, repetitionPenalty: 1 }],
+  ["greedy, repetition penalty 1.1", { temperature: 0, topK: 50, topP: 1, repetitionPenalty: 1.1 }],
+  ["top-k 50 + top-p 0.95", { temperature: 1, topK: 50, topP: 0.95, repetitionPenalty: 1 }],
+  ["reference CLI (T 0.2, top-k 50, top-p 0.95, penalty 1.1)", { temperature: 0.2, topK: 50, topP: 0.95, repetitionPenalty: 1.1 }],
+  ["top-p 0.95 without top-k", { temperature: 1, topK: 0, topP: 0.95, repetitionPenalty: 1 }],
+  ["whole vocabulary (top-k 0, top-p 1)", { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 }],
+];
+
+/** Language-model-like logits: N(0, 2.5²) with a handful of clear favourites. */
+function syntheticLogits(vocabSize: number, rng: SequenceRng): Float32Array {
+  const logits = new Float32Array(vocabSize);
+  for (let i = 0; i < vocabSize; i++) {
+    const gaussian = Math.sqrt(-2 * Math.log(1 - rng.nextUniform())) * Math.cos(2 * Math.PI * rng.nextUniform());
+    logits[i] = 2.5 * gaussian;
+  }
+  for (let n = 0; n < 8; n++) logits[rng.nextUint32() % vocabSize] = 8 + 6 * rng.nextUniform();
+  return logits;
+}
+
+export function benchmarkSampler(options: SamplerBenchmarkOptions = {}): SamplerBenchmark {
+  const vocabSize = options.vocabSize ?? 102400;
+  const steps = options.steps ?? 300;
+  const inputs = new SequenceRng(20240424n);
+  const pool = Array.from({ length: 8 }, () => syntheticLogits(vocabSize, inputs));
+  const generated = Array.from({ length: 256 }, () => inputs.nextUint32() % vocabSize);
+  const sampler = new LogitsSampler(vocabSize);
+  const microsPerStep: Record<string, number> = {};
+  for (const [name, settings] of CASES) {
+    const rng = new SequenceRng(7n);
+    const times: number[] = [];
+    for (let step = -steps; step < steps; step++) {
+      const logits = pool[(step + steps) % pool.length]!;
+      const start = performance.now();
+      sampler.sample(logits, generated, settings, rng);
+      if (step >= 0) times.push((performance.now() - start) * 1000);
+    }
+    times.sort((a, b) => a - b);
+    microsPerStep[name] = times[times.length >> 1]!;
+  }
+  return { vocabSize, steps, microsPerStep };
+}

@@ -1,0 +1,341 @@
+// Next-token selection with the semantics of transformers' generate() as the reference runs it
+// (reference §9): repetition penalty -> greedy argmax, or temperature -> top-k -> top-p -> multinomial.
+// Element-wise steps round to float32 like torch's float32 logits; softmax sums run in float64.
+import type { SamplingParams } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { expOfNonPositive } from "./fast-exp.ts";
+import type { SequenceRng } from "./rng.ts";
+
+/** What the sampler reads of the protocol's SamplingParams (check them first with validateSamplingParams). */
+export type SamplingSettings = Pick<SamplingParams, "temperature" | "topK" | "topP" | "repetitionPenalty">;
+
+export type SampledToken = {
+  token: number;
+  /** log P(token) under the raw model distribution: log_softmax of the unprocessed logits. */
+  logprob: number;
+};
+
+/** The top-p search buckets probability mass by distance below the maximum logit: 1/128 nat over 64 nats. */
+const BUCKETS_PER_NAT = 128;
+const BUCKET_RANGE = 64;
+const BUCKETS = BUCKETS_PER_NAT * BUCKET_RANGE;
+
+/**
+ * Draws next tokens for a decode loop. One sampler serves any number of sequences one call at a time:
+ * it owns only scratch buffers (about 2.8 MB for V = 102400), reused by every step, while each sequence
+ * owns its SequenceRng. sample() draws exactly one uniform when sampling and none when greedy.
+ */
+export class LogitsSampler {
+  readonly vocabSize: number;
+  /** The logits after the repetition penalty (only when a penalty applies). */
+  readonly #penalized: Float32Array;
+  /** Processed logits (penalty, then temperature) of the tokens in play. */
+  readonly #processed: Float32Array;
+  /** Token ids in play: the whole vocabulary or the top-k candidates, then the kept ones first. */
+  readonly #ids: Int32Array;
+  /** Unnormalised probabilities of #ids, same order. */
+  readonly #weights: Float64Array;
+  /** Min-heap of the k largest processed logits; their ids live in #ids[0, k). */
+  readonly #heap: Float32Array;
+  /** Tokens tied with the heap's minimum that did not fit in it. */
+  readonly #ties: Int32Array;
+  readonly #massByBucket = new Float64Array(BUCKETS);
+  #cachedTopP = Number.NaN;
+  #cachedThreshold = 0;
+  readonly #byProcessedLogitDescending = (a: number, b: number): number =>
+    this.#processed[b]! - this.#processed[a]! || a - b;
+
+  constructor(vocabSize: number) {
+    if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new RangeError(`vocabSize must be a positive integer, got ${vocabSize}`);
+    this.vocabSize = vocabSize;
+    this.#penalized = new Float32Array(vocabSize);
+    this.#processed = new Float32Array(vocabSize);
+    this.#ids = new Int32Array(vocabSize);
+    this.#weights = new Float64Array(vocabSize);
+    this.#heap = new Float32Array(vocabSize);
+    this.#ties = new Int32Array(vocabSize);
+  }
+
+  /**
+   * The next token of one sequence. `logits` are the model's last-position logits (left untouched);
+   * `generated` are the ids this sequence generated so far (not the prompt: the reference penalizes
+   * generated tokens only).
+   */
+  sample(logits: Float32Array, generated: ArrayLike<number>, settings: SamplingSettings, rng: SequenceRng): SampledToken {
+    const penalized = this.#penalize(logits, generated, settings.repetitionPenalty);
+    let token: number;
+    let rawMax: number;
+    if (settings.temperature === 0) {
+      token = argmax(penalized);
+      rawMax = penalized === logits ? logits[token]! : logits[argmax(logits)]!;
+    } else {
+      token = this.#draw(this.#keep(penalized, settings), rng.nextUniform());
+      rawMax = logits[argmax(logits)]!;
+    }
+    return { token, logprob: logits[token]! - rawMax - Math.log(sumOfExp(logits, rawMax)) };
+  }
+
+  /** The distribution sample() draws from for the same inputs (token id -> probability, zeros left out). */
+  distribution(logits: Float32Array, generated: ArrayLike<number>, settings: SamplingSettings): Map<number, number> {
+    const penalized = this.#penalize(logits, generated, settings.repetitionPenalty);
+    if (settings.temperature === 0) return new Map([[argmax(penalized), 1]]);
+    const count = this.#keep(penalized, settings);
+    let total = 0;
+    for (let j = 0; j < count; j++) total += this.#weights[j]!;
+    const probabilities = new Map<number, number>();
+    for (let j = 0; j < count; j++) {
+      if (this.#weights[j]! > 0) probabilities.set(this.#ids[j]!, this.#weights[j]! / total);
+    }
+    return probabilities;
+  }
+
+  /**
+   * transformers' RepetitionPenaltyLogitsProcessor: each distinct generated id gets logit × p when the
+   * logit is negative, else logit ÷ p. Like generate(), it applies whenever p != 1, greedy or not.
+   */
+  #penalize(logits: Float32Array, generated: ArrayLike<number>, penalty: number): Float32Array {
+    if (logits.length !== this.vocabSize) throw new RangeError(`expected ${this.vocabSize} logits, got ${logits.length}`);
+    if (penalty === 1 || generated.length === 0) return logits;
+    const penalized = this.#penalized;
+    const factor = Math.fround(penalty);
+    penalized.set(logits);
+    for (let n = 0; n < generated.length; n++) {
+      const id = generated[n]!;
+      // Computed from the raw logit, so an id generated several times is penalized once.
+      const logit = logits[id]!;
+      penalized[id] = logit < 0 ? logit * factor : logit / factor;
+    }
+    return penalized;
+  }
+
+  /** Runs temperature, top-k and top-p; leaves the kept tokens in #ids/#weights and returns how many. */
+  #keep(penalized: Float32Array, settings: SamplingSettings): number {
+    const temperature = Math.fround(settings.temperature);
+    let count: number;
+    let max: number;
+    // transformers adds TopKLogitsWarper only for top_k != 0 and clamps k to the vocabulary size.
+    if (settings.topK > 0 && settings.topK < this.vocabSize) {
+      count = this.#selectTopK(penalized, temperature, settings.topK);
+      max = this.#maxOfCandidates(count);
+    } else {
+      count = this.vocabSize;
+      max = this.#processVocabulary(penalized, temperature);
+    }
+    if (settings.topP < 1) return this.#nucleus(count, max, this.#nucleusThreshold(settings.topP));
+    this.#weigh(0, count, max);
+    return count;
+  }
+
+  /**
+   * transformers' TopKLogitsWarper keeps every token whose processed logit is >= the k-th largest, so
+   * ties at the boundary all stay. One pass: a min-heap holds k tokens, and tokens equal to its minimum
+   * that do not fit are listed (the list empties whenever the minimum rises). Returns the candidate count.
+   */
+  #selectTopK(penalized: Float32Array, temperature: number, k: number): number {
+    const heap = this.#heap;
+    const ids = this.#ids;
+    const ties = this.#ties;
+    for (let i = 0; i < k; i++) {
+      heap[i] = penalized[i]! / temperature;
+      ids[i] = i;
+    }
+    for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heap, ids, i, k);
+    let min = heap[0]!;
+    let tieCount = 0;
+    for (let i = k; i < this.vocabSize; i++) {
+      const value = Math.fround(penalized[i]! / temperature);
+      if (value > min) {
+        const evicted = ids[0]!;
+        heap[0] = value;
+        ids[0] = i;
+        siftDown(heap, ids, 0, k);
+        if (heap[0] === min) {
+          ties[tieCount++] = evicted;
+        } else {
+          min = heap[0]!;
+          tieCount = 0;
+        }
+      } else if (value === min) {
+        ties[tieCount++] = i;
+      }
+    }
+    const processed = this.#processed;
+    for (let j = 0; j < k; j++) processed[ids[j]!] = heap[j]!;
+    for (let t = 0; t < tieCount; t++) {
+      ids[k + t] = ties[t]!;
+      processed[ties[t]!] = min;
+    }
+    return k + tieCount;
+  }
+
+  /** Every token in play, with its processed logit; returns the largest. */
+  #processVocabulary(penalized: Float32Array, temperature: number): number {
+    const processed = this.#processed;
+    let max = -Infinity;
+    for (let i = 0; i < this.vocabSize; i++) {
+      this.#ids[i] = i;
+      processed[i] = penalized[i]! / temperature;
+      if (processed[i]! > max) max = processed[i]!;
+    }
+    return max;
+  }
+
+  #maxOfCandidates(count: number): number {
+    let max = -Infinity;
+    for (let j = 0; j < count; j++) {
+      if (this.#processed[this.#ids[j]!]! > max) max = this.#processed[this.#ids[j]!]!;
+    }
+    return max;
+  }
+
+  /**
+   * transformers' TopPLogitsWarper over the `count` tokens in play (their maximum processed logit is
+   * `max`). It needs the descending order only where the nucleus ends, so instead of sorting up to V
+   * tokens: one pass sums the mass per 1/128 nat below the maximum, the tokens of nearer buckets are
+   * kept as they are, and only the boundary bucket is sorted and walked. Returns the kept count.
+   */
+  #nucleus(count: number, max: number, threshold: number): number {
+    const ids = this.#ids;
+    const weights = this.#weights;
+    const processed = this.#processed;
+    const mass = this.#massByBucket;
+    mass.fill(0);
+    let total = 0;
+    for (let j = 0; j < count; j++) {
+      const distance = max - processed[ids[j]!]!;
+      const weight = expOfNonPositive(-distance);
+      const bucket = bucketOf(distance);
+      weights[j] = weight;
+      total += weight;
+      mass[bucket] = mass[bucket]! + weight;
+    }
+    let boundary = 0;
+    let cumulative = mass[0]!;
+    while (boundary < BUCKETS - 1 && !(Math.fround((total - cumulative) / total) <= threshold)) {
+      boundary++;
+      cumulative += mass[boundary]!;
+    }
+    // Nearer buckets to the front (weights alongside), the boundary bucket after them, sorted.
+    const ties = this.#ties;
+    let kept = 0;
+    let tied = 0;
+    let before = 0;
+    for (let j = 0; j < count; j++) {
+      const bucket = bucketOf(max - processed[ids[j]!]!);
+      if (bucket < boundary) {
+        ids[kept] = ids[j]!;
+        weights[kept] = weights[j]!;
+        before += weights[j]!;
+        kept++;
+      } else if (bucket === boundary) {
+        ties[tied++] = ids[j]!;
+      }
+    }
+    ids.set(ties.subarray(0, tied), kept);
+    ids.subarray(kept, kept + tied).sort(this.#byProcessedLogitDescending);
+    this.#weigh(kept, kept + tied, max);
+    return nucleusLength(weights, kept, kept + tied, before, total, threshold);
+  }
+
+  /**
+   * torch compares `cumulative_probs <= 1 - top_p` in float32, with 1 - top_p computed in Python double.
+   * The protocol carries top_p as float32 (0.8 arrives as 0.800000011920929), so the decimal the client
+   * wrote is recovered first: 1 - 0.8 then rounds to the same float32 threshold as in the reference.
+   */
+  #nucleusThreshold(topP: number): number {
+    if (topP !== this.#cachedTopP) {
+      this.#cachedTopP = topP;
+      this.#cachedThreshold = Math.fround(1 - shortestDecimalOfFloat32(topP));
+    }
+    return this.#cachedThreshold;
+  }
+
+  /** e^(processed - max) of #ids[from, to) into #weights. */
+  #weigh(from: number, to: number, max: number): void {
+    for (let j = from; j < to; j++) this.#weights[j] = expOfNonPositive(this.#processed[this.#ids[j]!]! - max);
+  }
+
+  /** Inverse CDF over the kept tokens in their held order: the first whose cumulative weight exceeds u·total. */
+  #draw(count: number, uniform: number): number {
+    const weights = this.#weights;
+    let total = 0;
+    for (let j = 0; j < count; j++) total += weights[j]!;
+    const target = uniform * total;
+    let cumulative = 0;
+    let last = 0;
+    for (let j = 0; j < count; j++) {
+      const weight = weights[j]!;
+      if (weight === 0) continue;
+      cumulative += weight;
+      last = j;
+      if (cumulative > target) return this.#ids[j]!;
+    }
+    return this.#ids[last]!; // u·total rounded up to total
+  }
+}
+
+/**
+ * transformers' TopPLogitsWarper sorts ascending and removes every token whose cumulative probability
+ * (itself included) is <= 1 - top_p, always keeping the most probable one. In descending order that
+ * cumulative probability at position j is (total - mass before j) / total: the kept tokens are those
+ * before the first position where it is <= the threshold. Positions [from, to) are walked with `before`
+ * the mass ahead of `from`; all of them stay if none qualifies (summation order disagreed at the edge).
+ */
+function nucleusLength(weights: Float64Array, from: number, to: number, before: number, total: number, threshold: number): number {
+  for (let j = from; j < to; j++) {
+    if (j > 0 && Math.fround((total - before) / total) <= threshold) return j;
+    before += weights[j]!;
+  }
+  return to;
+}
+
+/** 1/128-nat buckets of distance below the maximum, the last one also holding everything further away. */
+function bucketOf(distance: number): number {
+  return distance < BUCKET_RANGE ? (distance * BUCKETS_PER_NAT) | 0 : BUCKETS - 1;
+}
+
+/** The shortest decimal that rounds to the same float32 as x (at most 9 significant digits). */
+function shortestDecimalOfFloat32(x: number): number {
+  const single = Math.fround(x);
+  for (let digits = 1; digits < 9; digits++) {
+    const decimal = Number(single.toPrecision(digits));
+    if (Math.fround(decimal) === single) return decimal;
+  }
+  return Number(single.toPrecision(9));
+}
+
+/** Index of the largest value; the first one on ties, like torch.argmax. */
+function argmax(values: Float32Array): number {
+  let best = 0;
+  let bestValue = values[0]!;
+  for (let i = 1; i < values.length; i++) {
+    if (values[i]! > bestValue) {
+      bestValue = values[i]!;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** Σ e^(value - max), max-subtracted and accumulated in float64. */
+function sumOfExp(values: Float32Array, max: number): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += expOfNonPositive(values[i]! - max);
+  return sum;
+}
+
+function siftDown(values: Float32Array, ids: Int32Array, start: number, size: number): void {
+  const value = values[start]!;
+  const id = ids[start]!;
+  let i = start;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && values[child + 1]! < values[child]!) child++;
+    if (values[child]! >= value) break;
+    values[i] = values[child]!;
+    ids[i] = ids[child]!;
+    i = child;
+  }
+  values[i] = value;
+  ids[i] = id;
+}
