@@ -192,3 +192,88 @@ describe("Generate refuses malformed requests with precise codes and stays up", 
     expect((await client().health({})).message).toContain("serving");
   });
 });
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${gpu.url}/metrics`)).text();
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
+  if (!match) throw new Error(`metric ${name} not found`);
+  return Number(match[1]);
+}
+
+const until = async (condition: () => Promise<boolean>) => {
+  for (let i = 0; i < 200 && !(await condition()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+};
+
+/** Starts a stream and reads it in the background; `tokens` fills as tokens arrive. */
+function openStream(overrides: Request) {
+  const abort = new AbortController();
+  const tokens: number[] = [];
+  const done = (async () => {
+    for await (const message of client().generate(request(overrides) as GenerateRequest, { signal: abort.signal })) {
+      if (message.event.case === "token") tokens.push(message.event.value.tokenId);
+    }
+  })();
+  return { tokens, abort, done: done.then(() => "ok" as const, (error: unknown) => error) };
+}
+
+describe("concurrency", () => {
+  it("decodes several streams together, each getting exactly the tokens it gets alone", async () => {
+    const texts = [[310], [311, 312], [313, 314, 315]];
+    const alone = [];
+    for (const text of texts) alone.push((await generate({ inputIds: prompt(0, text), sampling: { ...greedy, maxNewTokens: 30 } })).tokens);
+    const steps = await metric("gpu_service_decode_steps_total");
+    const together = await Promise.all(texts.map((text) => generate({ inputIds: prompt(0, text), sampling: { ...greedy, maxNewTokens: 30 } })));
+    expect(together.map((result) => result.tokens)).toEqual(alone);
+    // Batched: far fewer decoder calls than one per token per stream.
+    expect((await metric("gpu_service_decode_steps_total")) - steps).toBeLessThan(3 * 29);
+  });
+
+  it("stops a cancelled stream's work within a step: no more tokens are generated for it", async () => {
+    const stream = openStream({ sampling: { ...greedy, maxNewTokens: 3000 } });
+    await until(async () => stream.tokens.length >= 3);
+    stream.abort.abort();
+    await stream.done;
+    await until(async () => (await metric("gpu_service_sequences_active")) === 0);
+    const generated = await metric("gpu_service_generated_tokens_total");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await metric("gpu_service_generated_tokens_total")).toBe(generated);
+    expect(await metric("gpu_service_sequences_active")).toBe(0);
+  });
+
+  it("refuses requests beyond the batch and the queue with RESOURCE_EXHAUSTED and a retry hint, then serves again", async () => {
+    const long = { sampling: { ...greedy, maxNewTokens: 3000 } };
+    const running = Array.from({ length: 4 }, () => openStream(long));
+    await until(async () => running.every((stream) => stream.tokens.length > 0));
+    const queued = Array.from({ length: 2 }, () => openStream(long));
+    await until(async () => (await metric("gpu_service_queue_depth")) === 2);
+    const refused = await errorOf(client().generate(request() as GenerateRequest));
+    expect(refused.code).toBe(Code.ResourceExhausted);
+    expect(Number(refused.metadata.get("retry-after-ms"))).toBeGreaterThan(0);
+    for (const stream of [...running, ...queued]) stream.abort.abort();
+    await Promise.all([...running, ...queued].map((stream) => stream.done));
+    expect((await generate()).finished.reason).toBe(FinishReason.LENGTH);
+  });
+});
+
+describe("SIGTERM with Generate streams in flight", () => {
+  it("ends streams that outlive the grace period with UNAVAILABLE and exits cleanly", async () => {
+    const service = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_SHUTDOWN_GRACE_MS: "300" } });
+    try {
+      const tokens: number[] = [];
+      let failure: Code | undefined;
+      try {
+        for await (const message of gpuClients(service.url, secret).inference.generate(request({ sampling: { ...greedy, maxNewTokens: 3000 } }) as GenerateRequest)) {
+          if (message.event.case === "finished") throw new Error("finished despite the shutdown");
+          tokens.push(message.event.value!.tokenId);
+          if (tokens.length === 2) process.kill(-service.process.pid!, "SIGTERM");
+        }
+      } catch (error) {
+        failure = (error as { code?: Code }).code;
+      }
+      expect(failure).toBe(Code.Unavailable);
+      expect(await service.stop()).toBe(0);
+    } finally {
+      await service.stop();
+    }
+  });
+});
