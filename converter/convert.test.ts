@@ -17,8 +17,8 @@ const model = (name: string) => join(root, "models", name);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "convert-test-"));
-  await writeFixture(ckpt("hybrid"), { kind: "hybrid", tiny: true, seed: 1 });
-  await writeFixture(ckpt("siglip"), { kind: "siglip", tiny: true, seed: 2 });
+  await writeFixture(ckpt("hybrid"), { kind: "hybrid", size: "tiny", seed: 1 });
+  await writeFixture(ckpt("siglip"), { kind: "siglip", size: "tiny", seed: 2 });
   await convertCheckpoint(ckpt("hybrid"), model("hybrid"), { dtypes: ["fp32", "fp16"], name: "tiny-hybrid", decoder: { logits: "all" } });
   await convertCheckpoint(ckpt("siglip"), model("siglip"), { decoder: { logits: "all" } });
 }, 120_000);
@@ -98,7 +98,7 @@ describe("converted model directory", () => {
     const again = await convertCheckpoint(ckpt("siglip"), join(root, "models", "siglip-again"), { decoder: { logits: "all" } });
     const original = parseManifest(await readFile(join(model("siglip"), "manifest.json"), "utf8"));
     expect(again.revision).toBe(original.revision);
-    await writeFixture(ckpt("siglip-seed3"), { kind: "siglip", tiny: true, seed: 3 });
+    await writeFixture(ckpt("siglip-seed3"), { kind: "siglip", size: "tiny", seed: 3 });
     const other = await convertCheckpoint(ckpt("siglip-seed3"), join(root, "models", "siglip-seed3"));
     expect(other.revision).not.toBe(original.revision);
   });
@@ -252,7 +252,7 @@ describe("external data", () => {
 describe("checkpoint dtypes", () => {
   it.each(["BF16", "F32"] as const)("converts %s checkpoints", async (dtype) => {
     const source = ckpt(`siglip-${dtype}`);
-    await writeFixture(source, { kind: "siglip", tiny: true, seed: 2, dtype, shards: 2 });
+    await writeFixture(source, { kind: "siglip", size: "tiny", seed: 2, dtype, shards: 2 });
     const dir = join(root, "models", `siglip-${dtype}`);
     await convertCheckpoint(source, dir);
     const embed = await session(join(dir, "embed_tokens.onnx"));

@@ -21,7 +21,7 @@ export async function ensureDefaultModel(dir: string, options: DefaultModelOptio
   const scratch = await mkdtemp(join(tmpdir(), "deepseek-vl-fixture-"));
   const checkpoint = join(scratch, `tiny-${kind}`);
   try {
-    await writeFixture(checkpoint, { kind, tiny: true, seed: options.seed ?? 0 });
+    await writeFixture(checkpoint, { kind, size: "tiny", seed: options.seed ?? 0 });
     return await convertCheckpoint(checkpoint, dir, { dtypes: ["fp32"], name: `deepseek-vl-tiny-${kind}` });
   } finally {
     await rm(scratch, { recursive: true, force: true });
