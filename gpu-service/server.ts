@@ -37,7 +37,7 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
   const shutdownSignal = new AbortController();
   const handler = connectNodeAdapter({
     routes(router) {
-      router.service(InferenceService, inferenceService(state, config, metrics));
+      router.service(InferenceService, inferenceService(state, config, metrics, log));
       router.service(DiagnosticsService, diagnosticsService(config));
     },
     readMaxBytes: config.readMaxBytes,

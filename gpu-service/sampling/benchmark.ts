@@ -1,7 +1,7 @@
-// Per-step cost of LogitsSampler.sample() at the model's vocabulary size, for `npm run bench`.
+// Per-step cost of TokenSampler.sample() at the model's vocabulary size, for `npm run bench`.
 // Timings are medians over steps (robust to other work on a shared machine); logprob is included.
 import { SequenceRng } from "./rng.ts";
-import { LogitsSampler, type SamplingSettings } from "./sampler.ts";
+import { TokenSampler, type SamplingSettings } from "./sampler.ts";
 
 export type SamplerBenchmarkOptions = {
   /** Vocabulary size (DeepSeek-VL: 102400). */
@@ -43,7 +43,7 @@ export function benchmarkSampler(options: SamplerBenchmarkOptions = {}): Sampler
   const inputs = new SequenceRng(20240424n);
   const pool = Array.from({ length: 8 }, () => syntheticLogits(vocabSize, inputs));
   const generated = Array.from({ length: 256 }, () => inputs.nextUint32() % vocabSize);
-  const sampler = new LogitsSampler(vocabSize);
+  const sampler = new TokenSampler(vocabSize);
   const microsPerStep: Record<string, number> = {};
   for (const [name, settings] of CASES) {
     const rng = new SequenceRng(7n);

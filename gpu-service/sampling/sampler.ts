@@ -9,7 +9,7 @@ import type { SequenceRng } from "./rng.ts";
 export type SamplingSettings = Pick<SamplingParams, "temperature" | "topK" | "topP" | "repetitionPenalty">;
 
 export type SampledToken = {
-  token: number;
+  tokenId: number;
   /** log P(token) under the raw model distribution: log_softmax of the unprocessed logits. */
   logprob: number;
 };
@@ -24,7 +24,7 @@ const BUCKETS = BUCKETS_PER_NAT * BUCKET_RANGE;
  * it owns only scratch buffers (about 2.8 MB for V = 102400), reused by every step, while each sequence
  * owns its SequenceRng. sample() draws exactly one uniform when sampling and none when greedy.
  */
-export class LogitsSampler {
+export class TokenSampler {
   readonly vocabSize: number;
   /** The logits after the repetition penalty (only when a penalty applies). */
   readonly #penalized: Float32Array;
@@ -62,16 +62,11 @@ export class LogitsSampler {
    */
   sample(logits: Float32Array, generated: ArrayLike<number>, settings: SamplingSettings, rng: SequenceRng): SampledToken {
     const penalized = this.#penalize(logits, generated, settings.repetitionPenalty);
-    let token: number;
-    let rawMax: number;
-    if (settings.temperature === 0) {
-      token = argmax(penalized);
-      rawMax = penalized === logits ? logits[token]! : logits[argmax(logits)]!;
-    } else {
-      token = this.#draw(this.#keep(penalized, settings), rng.nextUniform());
-      rawMax = logits[argmax(logits)]!;
-    }
-    return { token, logprob: logits[token]! - rawMax - Math.log(sumOfExp(logits, rawMax)) };
+    const raw = summarize(logits);
+    let tokenId: number;
+    if (settings.temperature !== 0) tokenId = this.#draw(this.#keep(penalized, settings), rng.nextUniform());
+    else tokenId = penalized === logits ? raw.argmax : argmax(penalized);
+    return { tokenId, logprob: logits[tokenId]! - raw.logSumExp };
   }
 
   /** The distribution sample() draws from for the same inputs (token id -> probability, zeros left out). */
@@ -127,44 +122,49 @@ export class LogitsSampler {
 
   /**
    * transformers' TopKLogitsWarper keeps every token whose processed logit is >= the k-th largest, so
-   * ties at the boundary all stay. One pass: a min-heap holds k tokens, and tokens equal to its minimum
-   * that do not fit are listed (the list empties whenever the minimum rises). Returns the candidate count.
+   * ties at the boundary all stay. One pass over the penalized logits, without dividing each by the
+   * temperature (order is the same): a min-heap holds k tokens, and rejected tokens that could still
+   * tie with its minimum once divided and rounded to float32 are listed aside (the list is pruned when
+   * the minimum rises). Leaves the candidates in #ids and #processed; returns how many.
    */
   #selectTopK(penalized: Float32Array, temperature: number, k: number): number {
     const heap = this.#heap;
     const ids = this.#ids;
     const ties = this.#ties;
     for (let i = 0; i < k; i++) {
-      heap[i] = penalized[i]! / temperature;
+      heap[i] = penalized[i]!;
       ids[i] = i;
     }
     for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heap, ids, i, k);
     let min = heap[0]!;
+    let floor = lowestTying(min, temperature);
     let tieCount = 0;
     for (let i = k; i < this.vocabSize; i++) {
-      const value = Math.fround(penalized[i]! / temperature);
+      const value = penalized[i]!;
       if (value > min) {
         const evicted = ids[0]!;
         heap[0] = value;
         ids[0] = i;
         siftDown(heap, ids, 0, k);
-        if (heap[0] === min) {
-          ties[tieCount++] = evicted;
-        } else {
+        if (heap[0]! > min) {
+          const evictedValue = min;
           min = heap[0]!;
-          tieCount = 0;
+          floor = lowestTying(min, temperature);
+          let kept = 0;
+          for (let t = 0; t < tieCount; t++) if (penalized[ties[t]!]! >= floor) ties[kept++] = ties[t]!;
+          tieCount = kept;
+          if (evictedValue >= floor) ties[tieCount++] = evicted;
+        } else {
+          ties[tieCount++] = evicted;
         }
-      } else if (value === min) {
+      } else if (value >= floor) {
         ties[tieCount++] = i;
       }
     }
-    const processed = this.#processed;
-    for (let j = 0; j < k; j++) processed[ids[j]!] = heap[j]!;
-    for (let t = 0; t < tieCount; t++) {
-      ids[k + t] = ties[t]!;
-      processed[ties[t]!] = min;
-    }
-    return k + tieCount;
+    ids.set(ties.subarray(0, tieCount), k);
+    const count = k + tieCount;
+    for (let j = 0; j < count; j++) this.#processed[ids[j]!] = penalized[ids[j]!]! / temperature;
+    return count;
   }
 
   /** Every token in play, with its processed logit; returns the largest. */
@@ -303,6 +303,32 @@ function shortestDecimalOfFloat32(x: number): number {
   return Number(single.toPrecision(9));
 }
 
+const float32Bits = new Float32Array(1);
+const float32BitsAsInteger = new Uint32Array(float32Bits.buffer);
+
+/** The largest float32 below the float32 x (finite). */
+function nextFloat32Down(x: number): number {
+  if (x === 0) return -(2 ** -149);
+  float32Bits[0] = x;
+  float32BitsAsInteger[0] += x > 0 ? -1 : 1;
+  return float32Bits[0]!;
+}
+
+/**
+ * The smallest float32 whose processed logit equals that of `value`: dividing by the temperature and
+ * rounding to float32 is monotone but can merge neighbours, and merged ones tie at the top-k boundary.
+ */
+function lowestTying(value: number, temperature: number): number {
+  if (!Number.isFinite(value)) return value;
+  const processed = Math.fround(value / temperature);
+  let lowest = value;
+  for (;;) {
+    const below = nextFloat32Down(lowest);
+    if (Math.fround(below / temperature) !== processed) return lowest;
+    lowest = below;
+  }
+}
+
 /** Index of the largest value; the first one on ties, like torch.argmax. */
 function argmax(values: Float32Array): number {
   let best = 0;
@@ -316,11 +342,24 @@ function argmax(values: Float32Array): number {
   return best;
 }
 
-/** Σ e^(value - max), max-subtracted and accumulated in float64. */
-function sumOfExp(values: Float32Array, max: number): number {
+/**
+ * argmax and log Σ e^value of the raw logits in one pass. The sum runs in float64 relative to the
+ * largest value so far and is rescaled when a larger one appears (about ln V times in a random order).
+ */
+function summarize(values: Float32Array): { argmax: number; logSumExp: number } {
+  let best = 0;
+  let max = -Infinity;
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += expOfNonPositive(values[i]! - max);
-  return sum;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (value > max) {
+      sum *= expOfNonPositive(max - value);
+      max = value;
+      best = i;
+    }
+    sum += expOfNonPositive(value - max);
+  }
+  return { argmax: best, logSumExp: max + Math.log(sum) };
 }
 
 function siftDown(values: Float32Array, ids: Int32Array, start: number, size: number): void {

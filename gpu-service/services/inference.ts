@@ -15,6 +15,7 @@ import { encodeTensor } from "../../shared/tensor/index.ts";
 import { VERSION } from "../../shared/version.ts";
 import { callSignal } from "../calls.ts";
 import type { GpuServiceConfig } from "../config.ts";
+import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { ImageNotCachedError, toFloat16Bits, type Runtime } from "../runtime/index.ts";
 import { SequenceRng, validateSamplingParams } from "../sampling/index.ts";
@@ -24,7 +25,7 @@ import { checkContext, imageRuns, readImage } from "./requests.ts";
 
 const FINISH_REASONS = { stop: FinishReason.STOP, length: FinishReason.LENGTH, cancelled: FinishReason.CANCELLED } as const;
 
-export function inferenceService(state: ServingState, config: GpuServiceConfig, metrics: Metrics): ServiceImpl<typeof InferenceService> {
+export function inferenceService(state: ServingState, config: GpuServiceConfig, metrics: Metrics, log: Logger): ServiceImpl<typeof InferenceService> {
   const ready = (): Runtime => {
     if (!state.runtime || state.draining) throw new ConnectError(state.message, Code.Unavailable);
     return state.runtime;
@@ -51,7 +52,7 @@ export function inferenceService(state: ServingState, config: GpuServiceConfig, 
     },
 
     async *generate(request, context) {
-      yield* generation(ready(), request, context, config, metrics);
+      yield* generation(ready(), request, context, config, metrics, log);
     },
 
     async encodeImages(request) {
@@ -79,6 +80,7 @@ async function* generation(
   context: HandlerContext,
   config: GpuServiceConfig,
   metrics: Metrics,
+  log: Logger,
 ): AsyncGenerator<GenerateResponse> {
   const { manifest } = runtime.model;
   const settings = request.sampling;
@@ -107,6 +109,7 @@ async function* generation(
   done.then(
     (result) => {
       metrics.timeToFirstToken.observe(result.timings.timeToFirstTokenMs / 1000);
+      log.info("generation finished", { requestId: request.requestId, ...result });
       stream.push(
         create(GenerateResponseSchema, {
           event: {
@@ -122,6 +125,7 @@ async function* generation(
       stream.close();
     },
     (error: unknown) => {
+      log.warn("generation failed", { requestId: request.requestId, error: String(error) });
       stream.fail(error instanceof ImageNotCachedError ? new ConnectError(error.message, Code.NotFound, { "image-key": error.key }) : error);
     },
   );
