@@ -1,5 +1,12 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { mkdirSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { EDGE_ASSETS_DIR } from "./processes/edge-assets.ts";
+
+import { edgeTestModels } from "./test/support/edge-models.ts";
+
+// wrangler.toml's [assets] folder must exist for the Workers pool to read the configuration.
+mkdirSync(EDGE_ASSETS_DIR, { recursive: true });
 
 export default defineConfig({
   test: {
@@ -14,7 +21,13 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // Test-only binding: the tiny model sets and their gpu-placement SigLIP features (runs in Node).
+            miniflare: { serviceBindings: { TEST_MODELS: edgeTestModels } },
+          }),
+        ],
         test: {
           name: "edge",
           include: ["edge/**/*.test.ts"],

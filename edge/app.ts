@@ -4,6 +4,7 @@ import { requestId, type RequestIdVariables } from "hono/request-id";
 import { readConfig, type Bindings, type EdgeConfig } from "./config.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { createGpuClients, type GpuClients } from "./gpu/index.ts";
+import { chatRoutes } from "./routes/chat.ts";
 import { diagnosticsRoutes } from "./routes/diagnostics.ts";
 import { healthRoutes } from "./routes/health.ts";
 
@@ -45,6 +46,7 @@ export function createApp(): Hono<EdgeEnv> {
 
   app.route("/", healthRoutes());
   app.route("/v1/diagnostics", diagnosticsRoutes());
+  app.route("/v1", chatRoutes());
 
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

@@ -18,6 +18,26 @@ export type Bindings = {
   RETRY_AFTER_SECONDS?: string;
   /** Largest request body accepted, in bytes. */
   MAX_BODY_BYTES?: string;
+  /** Images one request may carry. */
+  MAX_IMAGES?: string;
+  /** Largest width x height of an image, checked from its header before decoding. */
+  MAX_IMAGE_PIXELS?: string;
+  /** Largest `max_tokens` a client may ask for, and the default when it asks none. */
+  MAX_COMPLETION_TOKENS?: string;
+  DEFAULT_COMPLETION_TOKENS?: string;
+  /** Where SigLIP features are computed: `gpu` (EncodeImages) or `edge` (onnxruntime-web in the Worker). */
+  SIGLIP_PLACEMENT?: string;
+  /** Remote images (https only): size and time caps. */
+  IMAGE_FETCH_MAX_BYTES?: string;
+  IMAGE_FETCH_TIMEOUT_MS?: string;
+  /** Bytes of SigLIP features the isolate keeps in memory (the Cache API holds more). */
+  FEATURE_CACHE_BYTES?: string;
+  /** Secret, optional: mixed into every cache key so tenants never share entries. */
+  CACHE_KEY_SALT?: string;
+  /** Path prefix of the model files in the static assets (manifest.json, tokenizer.json, siglip_encoder.onnx). */
+  MODEL_ASSETS_PATH?: string;
+  /** Static assets binding: the model directory's files. */
+  ASSETS?: Fetcher;
 };
 
 const MiB = 1024 * 1024;
@@ -35,6 +55,16 @@ const ConfigSchema = z.object({
   GPU_HEALTH_TIMEOUT_MS: positiveInt.default(1_500),
   RETRY_AFTER_SECONDS: positiveInt.default(2),
   MAX_BODY_BYTES: positiveInt.default(32 * MiB),
+  MAX_IMAGES: positiveInt.default(8),
+  MAX_IMAGE_PIXELS: positiveInt.default(4096 * 4096),
+  MAX_COMPLETION_TOKENS: positiveInt.default(2048),
+  DEFAULT_COMPLETION_TOKENS: positiveInt.default(512),
+  SIGLIP_PLACEMENT: z.enum(["gpu", "edge"]).default("gpu"),
+  IMAGE_FETCH_MAX_BYTES: positiveInt.default(16 * MiB),
+  IMAGE_FETCH_TIMEOUT_MS: positiveInt.default(10_000),
+  FEATURE_CACHE_BYTES: z.coerce.number().int().nonnegative().default(32 * MiB),
+  CACHE_KEY_SALT: z.string().default(""),
+  MODEL_ASSETS_PATH: z.string().startsWith("/").default("/model"),
 });
 
 export type EdgeConfig = {
@@ -46,10 +76,21 @@ export type EdgeConfig = {
   gpuHealthTimeoutMs: number;
   retryAfterSeconds: number;
   maxBodyBytes: number;
+  maxImages: number;
+  maxImagePixels: number;
+  maxCompletionTokens: number;
+  defaultCompletionTokens: number;
+  siglipPlacement: "gpu" | "edge";
+  imageFetchMaxBytes: number;
+  imageFetchTimeoutMs: number;
+  featureCacheBytes: number;
+  cacheKeySalt: string;
+  modelAssetsPath: string;
 };
 
 /** Validated configuration, or the list of problems (the Worker answers 500 with them, never guesses). */
 export function readConfig(env: Bindings): { config: EdgeConfig } | { problems: string[] } {
+  // Only string settings: bindings (ASSETS) are not configuration.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value === "string" && value !== ""));
   const result = ConfigSchema.safeParse(present);
   if (!result.success) {
@@ -66,6 +107,16 @@ export function readConfig(env: Bindings): { config: EdgeConfig } | { problems: 
       gpuHealthTimeoutMs: c.GPU_HEALTH_TIMEOUT_MS,
       retryAfterSeconds: c.RETRY_AFTER_SECONDS,
       maxBodyBytes: c.MAX_BODY_BYTES,
+      maxImages: c.MAX_IMAGES,
+      maxImagePixels: c.MAX_IMAGE_PIXELS,
+      maxCompletionTokens: c.MAX_COMPLETION_TOKENS,
+      defaultCompletionTokens: Math.min(c.DEFAULT_COMPLETION_TOKENS, c.MAX_COMPLETION_TOKENS),
+      siglipPlacement: c.SIGLIP_PLACEMENT,
+      imageFetchMaxBytes: c.IMAGE_FETCH_MAX_BYTES,
+      imageFetchTimeoutMs: c.IMAGE_FETCH_TIMEOUT_MS,
+      featureCacheBytes: c.FEATURE_CACHE_BYTES,
+      cacheKeySalt: c.CACHE_KEY_SALT,
+      modelAssetsPath: c.MODEL_ASSETS_PATH.replace(/\/+$/, ""),
     },
   };
 }

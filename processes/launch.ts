@@ -2,7 +2,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EDGE_ASSETS_DIR } from "./edge-assets.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = `${ROOT}node_modules/.bin`;
@@ -104,10 +107,14 @@ export async function startGpuService(options: GpuServiceOptions): Promise<Runni
 }
 
 /** The edge Worker in workerd, through `wrangler dev` (local mode), with the given vars and secrets. */
-export async function startEdge(vars: Record<string, string>, options: { port?: number; echo?: boolean } = {}): Promise<Running> {
+export async function startEdge(vars: Record<string, string>, options: { port?: number; echo?: boolean; assetsDir?: string } = {}): Promise<Running> {
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--log-level", "info", "--show-interactive-dev-session=false"];
+  // wrangler.toml's [assets] folder must exist even for an edge that serves no model.
+  const assetsDir = options.assetsDir ?? join(ROOT, EDGE_ASSETS_DIR);
+  await mkdir(assetsDir, { recursive: true });
+  args.push("--assets", assetsDir);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const launched = launch(`${BIN}/wrangler`, args, {
     env: { CI: "true", WRANGLER_SEND_METRICS: "false" },

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureDefaultModel } from "../converter/index.ts";
-import { ROOT, startEdge, startGpuService, type Running } from "../processes/index.ts";
+import { EDGE_ASSETS_DIR, ROOT, prepareEdgeAssets, startEdge, startGpuService, type Running } from "../processes/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +41,8 @@ if (modelDir === undefined) {
   const manifest = await ensureDefaultModel(modelDir);
   console.log(`default model: ${manifest.name} (revision ${manifest.revision.slice(0, 12)})`);
 }
+
+await prepareEdgeAssets(modelDir, join(ROOT, EDGE_ASSETS_DIR));
 
 const running: Running[] = [];
 const stopAll = async () => {

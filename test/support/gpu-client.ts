@@ -1,22 +1,6 @@
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { DiagnosticsService } from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
-import { InferenceService } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 
-export type Protocol = "grpc-web" | "grpc" | "connect";
-
-/** Node clients of the GPU service, as a test (or another Node program) would call it. */
-export function gpuClients(baseUrl: string, token: string | undefined, protocol: Protocol = "grpc-web") {
-  const interceptors: Interceptor[] =
-    token === undefined ? [] : [(next) => (request) => (request.header.set("authorization", `Bearer ${token}`), next(request))];
-  const transport =
-    protocol === "grpc"
-      ? createGrpcTransport({ baseUrl, interceptors })
-      : protocol === "grpc-web"
-        ? createGrpcWebTransport({ baseUrl, interceptors, httpVersion: "1.1" })
-        : createConnectTransport({ baseUrl, interceptors, httpVersion: "1.1" });
-  return { inference: createClient(InferenceService, transport), diagnostics: createClient(DiagnosticsService, transport) };
-}
+export { gpuClients, type Protocol } from "../../processes/index.ts";
 
 /** The Connect code a call ends with, or "ok". */
 export async function codeOf(call: Promise<unknown> | AsyncIterable<unknown>): Promise<Code | "ok"> {

@@ -1,0 +1,45 @@
+import { FinishReason, type GenerateResponse } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { IncrementalDetokenizer, type ChatTokenizer } from "../prompt/index.ts";
+
+export type CompletionEvent =
+  | { type: "text"; text: string; logprob: number | undefined }
+  | { type: "finish"; reason: "stop" | "length"; promptTokens: number; completionTokens: number };
+
+/**
+ * Turns the GPU service's token stream into text deltas: incremental detokenization (never a broken
+ * UTF-8 sequence, special tokens hidden) and stop strings, which end the stream early with "stop".
+ */
+export async function* completionEvents(
+  tokens: AsyncIterable<GenerateResponse>,
+  tokenizer: ChatTokenizer,
+  stop: string[],
+  promptTokens: number,
+  onStopString: () => void,
+): AsyncGenerator<CompletionEvent> {
+  const detokenizer = new IncrementalDetokenizer(tokenizer, { stop });
+  let completionTokens = 0;
+  for await (const message of tokens) {
+    if (message.event.case === "token") {
+      completionTokens++;
+      const delta = detokenizer.push(message.event.value.tokenId);
+      if (delta.text) yield { type: "text", text: delta.text, logprob: message.event.value.logprob };
+      if (delta.stopped) {
+        onStopString();
+        yield { type: "finish", reason: "stop", promptTokens, completionTokens };
+        return;
+      }
+    } else if (message.event.case === "finished") {
+      const rest = detokenizer.finish();
+      if (rest.text) yield { type: "text", text: rest.text, logprob: undefined };
+      const { reason, usage } = message.event.value;
+      yield {
+        type: "finish",
+        reason: reason === FinishReason.LENGTH ? "length" : "stop",
+        promptTokens: usage?.promptTokens ?? promptTokens,
+        completionTokens: usage?.completionTokens ?? completionTokens,
+      };
+      return;
+    }
+  }
+  throw new Error("the GPU service ended the stream without a final message");
+}

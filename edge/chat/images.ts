@@ -1,0 +1,145 @@
+import type { Manifest } from "../../shared/manifest/index.ts";
+import { ApiError } from "../errors.ts";
+import { ImageError, decodeImage, preprocess, type CodecWasm } from "../image/index.ts";
+
+/** Changes whenever preprocessing could produce different pixels: part of every cache key. */
+export const PREPROCESS_VERSION = "pillow-bicubic-pad-v1";
+
+/** One image ready for the model: the uint8 [3,S,S] pixels and their content key. */
+export type PreparedImage = { key: string; pixels: Uint8Array };
+
+export type ImageLimits = {
+  maxPixels: number;
+  fetchMaxBytes: number;
+  fetchTimeoutMs: number;
+};
+
+/**
+ * The bytes behind an `image_url`: a base64 `data:` URL, an `https:` URL, or `attachment:NAME`
+ * for a file part of a multipart request.
+ */
+export async function imageBytes(url: string, index: number, attachments: ReadonlyMap<string, Uint8Array>, limits: ImageLimits, signal: AbortSignal): Promise<Uint8Array> {
+  const param = `image ${index + 1}`;
+  if (url.startsWith("data:")) return dataUrlBytes(url, param);
+  if (url.startsWith("attachment:")) {
+    const bytes = attachments.get(url.slice("attachment:".length));
+    if (!bytes) throw new ApiError(400, "invalid_image_url", `${param}: no multipart file part named "${url.slice(11)}"`);
+    return bytes;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ApiError(400, "invalid_image_url", `${param}: not a URL`);
+  }
+  if (parsed.protocol !== "https:") throw new ApiError(400, "invalid_image_url", `${param}: only https: and data: image URLs are accepted`);
+  return fetchImage(parsed, param, limits, signal);
+}
+
+function dataUrlBytes(url: string, param: string): Uint8Array {
+  const match = /^data:([^,;]*)((?:;[^,;]*)*?);base64,(.*)$/s.exec(url);
+  if (!match) throw new ApiError(400, "invalid_image_url", `${param}: a data: URL must be base64 (data:image/...;base64,...)`);
+  const base64 = match[3]!.replace(/\s+/g, "");
+  if (base64.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 === 1) {
+    throw new ApiError(400, "invalid_image_url", `${param}: the data: URL's base64 is malformed`);
+  }
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** Hosts a server-side fetch must never reach: loopback, private, link-local and other internal ranges. */
+export function isPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a >= 224;
+  }
+  if (host.includes(":")) {
+    return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:") || host.startsWith("64:ff9b:");
+  }
+  return false;
+}
+
+const MAX_REDIRECTS = 3;
+
+async function fetchImage(start: URL, param: string, limits: ImageLimits, signal: AbortSignal): Promise<Uint8Array> {
+  const timeout = AbortSignal.timeout(limits.fetchTimeoutMs);
+  const combined = AbortSignal.any([signal, timeout]);
+  let url = start;
+  try {
+    for (let hop = 0; ; hop++) {
+      if (isPrivateHost(url.hostname)) throw new ApiError(400, "invalid_image_url", `${param}: private, loopback and internal hosts are not fetched`);
+      const response = await fetch(url, { redirect: "manual", signal: combined });
+      if (response.status >= 300 && response.status < 400 && response.headers.has("location")) {
+        if (hop === MAX_REDIRECTS) throw new ApiError(400, "invalid_image_url", `${param}: more than ${MAX_REDIRECTS} redirects`);
+        url = new URL(response.headers.get("location")!, url);
+        if (url.protocol !== "https:") throw new ApiError(400, "invalid_image_url", `${param}: redirected to a non-https URL`);
+        continue;
+      }
+      if (!response.ok || !response.body) throw new ApiError(400, "image_fetch_failed", `${param}: the image URL answered ${response.status}`);
+      const declared = Number(response.headers.get("content-length"));
+      if (declared > limits.fetchMaxBytes) throw new ApiError(413, "image_too_large", `${param}: the image is over ${limits.fetchMaxBytes} bytes`);
+      return await readCapped(response.body, limits.fetchMaxBytes, param);
+    }
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (timeout.aborted) throw new ApiError(400, "image_fetch_timeout", `${param}: the image URL did not answer within ${limits.fetchTimeoutMs} ms`);
+    throw new ApiError(400, "image_fetch_failed", `${param}: the image could not be fetched`);
+  }
+}
+
+async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number, param: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new ApiError(413, "image_too_large", `${param}: the image is over ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * Decodes (pixel count checked from the header first), orients and preprocesses an image exactly
+ * as the official pipeline does, and names it by content: SHA-256 over the preprocessing version,
+ * the model revision, the tenant salt and the pixels.
+ */
+export async function prepareImage(bytes: Uint8Array, index: number, manifest: Manifest, wasm: CodecWasm, maxPixels: number, salt: string): Promise<PreparedImage> {
+  const param = `image ${index + 1}`;
+  let pixels: Uint8Array;
+  try {
+    const image = await decodeImage(bytes, { wasm, maxPixels });
+    pixels = preprocess(image, { imageSize: manifest.vision.imageSize, imageMean: manifest.vision.imageMean, minSize: manifest.vision.minSize }).data;
+  } catch (error) {
+    if (!(error instanceof ImageError)) throw error;
+    if (error.code === "too_many_pixels") throw new ApiError(413, "image_too_large", `${param}: ${error.message}`);
+    if (error.code === "unsupported_format") throw new ApiError(415, "unsupported_image_format", `${param}: ${error.message}`);
+    throw new ApiError(400, "invalid_image", `${param}: ${error.message}`);
+  }
+  return { key: await contentKey(pixels, manifest.revision, salt), pixels };
+}
+
+async function contentKey(pixels: Uint8Array, revision: string, salt: string): Promise<string> {
+  const prefix = new TextEncoder().encode(`${PREPROCESS_VERSION}\n${revision}\n${salt}\n`);
+  const message = new Uint8Array(prefix.length + pixels.length);
+  message.set(prefix);
+  message.set(pixels, prefix.length);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", message));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

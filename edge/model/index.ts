@@ -1,0 +1,1 @@
+export { loadEdgeModel, readModelAsset, type EdgeModel } from "./model-files.ts";

@@ -1,0 +1,185 @@
+// The OpenAI-compatible API end to end: the official openai client -> the Worker in workerd -> the GPU
+// service process, on a tiny converted model, checked against a direct GPU-service run of the same
+// ids and pixels computed in Node by the same product modules.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DataType, type GenerateRequest } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
+import type { Manifest } from "../shared/manifest/index.ts";
+import { encodeTensor } from "../shared/tensor/index.ts";
+import { decodeImage, preprocess } from "../edge/image/index.ts";
+import { ChatTokenizer, IncrementalDetokenizer, fromOpenAiMessages, renderPrompt, tokenFacts, tokenize } from "../edge/prompt/index.ts";
+import { prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
+import { nodeCodecWasm } from "./pillow/codec-wasm.ts";
+import { gpuClients } from "./support/gpu-client.ts";
+import { readJson } from "./support/json.ts";
+import { tinyModel } from "./support/models.ts";
+import { encodePng, testImage } from "./support/png.ts";
+
+const secret = randomSecret();
+const apiKey = `sk-test-${randomSecret()}`;
+let model: { dir: string; manifest: Manifest };
+let gpu: Running;
+let edge: Running;
+let assets: string;
+let client: OpenAI;
+
+beforeAll(async () => {
+  model = await tinyModel("hybrid");
+  assets = await mkdtemp(join(tmpdir(), "edge-assets-"));
+  await prepareEdgeAssets(model.dir, assets);
+  gpu = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu" } });
+  edge = await startEdge({ GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: `other-key,${apiKey}` }, { assetsDir: assets });
+  client = new OpenAI({ baseURL: `${edge.url}/v1`, apiKey, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await Promise.all([edge?.stop(), gpu?.stop()]);
+  if (assets) await rm(assets, { recursive: true, force: true });
+});
+
+const png = (width: number, height: number, seed: number) => encodePng(testImage(width, height, seed), width, height);
+const dataUrl = (bytes: Uint8Array) => `data:image/png;base64,${Buffer.from(bytes).toString("base64")}`;
+
+const photoA = png(320, 200, 1);
+const photoB = png(150, 260, 2);
+
+function conversation(a: string, b: string): OpenAI.Chat.ChatCompletionMessageParam[] {
+  return [
+    { role: "user", content: [{ type: "image_url", image_url: { url: a } }, { type: "text", text: "What is in this picture?" }] },
+    { role: "assistant", content: "A landscape." },
+    { role: "user", content: [{ type: "text", text: "And here?" }, { type: "image_url", image_url: { url: b } }] },
+  ];
+}
+
+/** The same conversation run directly on the GPU service: ids and pixels computed by the product modules in Node. */
+async function direct(messages: unknown, images: Uint8Array[], maxTokens: number): Promise<{ text: string; promptTokens: number; completionTokens: number }> {
+  const tokenizer = new ChatTokenizer(await readFile(join(model.dir, "tokenizer.json"), "utf8"), tokenFacts(model.manifest));
+  const { ids } = tokenize(renderPrompt(fromOpenAiMessages(messages).messages), tokenizer, { images: images.length });
+  const wasm = nodeCodecWasm();
+  const size = model.manifest.vision.imageSize;
+  const pixels = [];
+  for (const bytes of images) {
+    const decoded = await decodeImage(bytes, { wasm });
+    pixels.push(preprocess(decoded, { imageSize: size, imageMean: model.manifest.vision.imageMean, minSize: model.manifest.vision.minSize }).data);
+  }
+  const request = {
+    requestId: "direct",
+    inputIds: ids,
+    images: pixels.map((data, i) => ({ key: `direct-${i}-${Math.random()}`, pixels: encodeTensor(DataType.UINT8, [3, size, size], data) })),
+    sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxNewTokens: maxTokens, stopTokenIds: [] },
+  } as unknown as GenerateRequest;
+  const detokenizer = new IncrementalDetokenizer(tokenizer);
+  let text = "";
+  let completionTokens = 0;
+  for await (const message of gpuClients(gpu.url, secret).inference.generate(request)) {
+    if (message.event.case === "token") {
+      completionTokens++;
+      text += detokenizer.push(message.event.value.tokenId).text;
+    }
+  }
+  return { text: text + detokenizer.finish().text, promptTokens: ids.length, completionTokens };
+}
+
+async function metric(name: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${gpu.url}/metrics`)).text();
+  const line = text.split("\n").find((row) => row.startsWith(`${name}${labels} `));
+  if (!line) throw new Error(`metric ${name}${labels} not found`);
+  return Number(line.split(" ")[1]);
+}
+
+describe("chat completions through the official openai client", () => {
+  it("answers a multi-turn, multi-image conversation token for token like a direct GPU-service run", async () => {
+    const completion = await client.chat.completions.create({ model: model.manifest.name, messages: conversation(dataUrl(photoA), dataUrl(photoB)), max_tokens: 12 });
+    const expected = await direct(conversation(dataUrl(photoA), dataUrl(photoB)), [photoA, photoB], 12);
+    expect(expected.text.length).toBeGreaterThan(0);
+    expect(completion.choices[0]!.message.content).toBe(expected.text);
+    expect(completion.choices[0]!.finish_reason).toBe("length");
+    expect(completion.usage).toMatchObject({ prompt_tokens: expected.promptTokens, completion_tokens: 12, total_tokens: expected.promptTokens + 12 });
+    expect(completion.model).toBe(model.manifest.name);
+  });
+
+  it("streams the same answer as SSE chunks, with usage last when asked", async () => {
+    const expected = await client.chat.completions.create({ model: model.manifest.name, messages: conversation(dataUrl(photoA), dataUrl(photoB)), max_tokens: 12 });
+    const stream = await client.chat.completions.create({
+      model: model.manifest.name,
+      messages: conversation(dataUrl(photoA), dataUrl(photoB)),
+      max_tokens: 12,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    const finishes: (string | null)[] = [];
+    let usage;
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      if (chunk.usage) usage = chunk.usage;
+      for (const choice of chunk.choices) {
+        text += choice.delta.content ?? "";
+        finishes.push(choice.finish_reason);
+      }
+    }
+    expect(text).toBe(expected.choices[0]!.message.content);
+    expect(chunks).toBeGreaterThan(3);
+    expect(finishes.filter(Boolean)).toEqual(["length"]);
+    expect(usage).toEqual(expected.usage);
+  });
+
+  it("takes the same request as multipart form data, images as file parts", async () => {
+    const expected = await client.chat.completions.create({ model: model.manifest.name, messages: conversation(dataUrl(photoA), dataUrl(photoB)), max_tokens: 6 });
+    const form = new FormData();
+    form.set("request", JSON.stringify({ model: model.manifest.name, messages: conversation("attachment:first", "attachment:second"), max_tokens: 6 }));
+    form.set("first", new Blob([photoA], { type: "image/png" }), "a.png");
+    form.set("second", new Blob([photoB], { type: "image/png" }), "b.png");
+    const response = await fetch(`${edge.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: form });
+    expect(response.status).toBe(200);
+    expect((await readJson(response)).choices[0].message.content).toBe(expected.choices[0]!.message.content);
+  });
+
+  it("does no vision work anywhere for images it has seen: the repeat travels as keys", async () => {
+    const photoC = png(200, 200, 3);
+    const ask = (turns: OpenAI.Chat.ChatCompletionMessageParam[]) => client.chat.completions.create({ model: model.manifest.name, messages: turns, max_tokens: 4 });
+    const first: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(photoC) } }, { type: "text", text: "Describe." }] }];
+    const answer = await ask(first);
+    const runs = async () => Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
+    const before = await runs();
+    await ask([...first, { role: "assistant", content: answer.choices[0]!.message.content }, { role: "user", content: "More detail, please." }]);
+    expect(await runs()).toEqual(before);
+  });
+
+  it("lists the served model", async () => {
+    const models = await client.models.list();
+    expect(models.data.map((entry) => entry.id)).toEqual([model.manifest.name]);
+  });
+});
+
+describe("chat completions refuse what they cannot serve, OpenAI-style", () => {
+  const post = (body: unknown, key = apiKey) =>
+    fetch(`${edge.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const ok = () => ({ model: model.manifest.name, messages: [{ role: "user", content: "Hi" }] });
+
+  it.each([
+    ["n > 1", { n: 2 }, 400, "unsupported_parameter"],
+    ["an unknown model", { model: "gpt-4o" }, 404, "model_not_found"],
+    ["temperature out of range", { temperature: 3 }, 400, "invalid_request"],
+    ["max_tokens over the cap", { max_tokens: 100000 }, 400, "invalid_request"],
+    ["an image in an assistant message", { messages: [{ role: "user", content: "a" }, { role: "assistant", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }, { role: "user", content: "b" }] }, 400, "image_not_allowed"],
+    ["an http image URL", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://example.com/a.png" } }] }] }, 400, "invalid_image_url"],
+    ["a loopback image URL", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://127.0.0.1/a.png" } }] }] }, 400, "invalid_image_url"],
+    ["invalid base64", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,@@@" } }] }] }, 400, "invalid_image_url"],
+    ["bytes that are no image", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,aGVsbG8gd29ybGQ=" } }] }] }, 415, "unsupported_image_format"],
+  ])("%s", async (_, override, status, code) => {
+    const response = await post({ ...ok(), ...override });
+    expect(response.status).toBe(status);
+    expect((await readJson(response)).error.code).toBe(code);
+  });
+
+  it("needs a valid API key", async () => {
+    expect((await post(ok(), "sk-wrong")).status).toBe(401);
+    const anonymous = await fetch(`${edge.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(ok()) });
+    expect((await readJson(anonymous)).error.code).toBe("missing_api_key");
+  });
+});
