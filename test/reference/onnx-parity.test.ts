@@ -76,7 +76,7 @@ interface Model {
 async function prepare(root: string, kind: "hybrid" | "siglip"): Promise<Model> {
   const checkpoint = join(root, `${kind}-checkpoint`);
   const dir = join(root, `${kind}-onnx`);
-  await writeFixture(checkpoint, { kind, tiny: true });
+  await writeFixture(checkpoint, { kind, size: "tiny" });
   await convertCheckpoint(checkpoint, dir, { dtypes: ["fp32"], decoder: { logits: "all" } });
   const config = JSON.parse(await readFile(join(checkpoint, "config.json"), "utf8")) as Record<string, any>;
   const sessions = new Map<string, Promise<ort.InferenceSession>>();
