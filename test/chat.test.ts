@@ -16,7 +16,8 @@ import { nodeCodecWasm } from "./pillow/codec-wasm.ts";
 import { gpuClients } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
 import { tinyModel } from "./support/models.ts";
-import { encodePng, testImage } from "./support/png.ts";
+import { encodePng } from "../scripts/png.ts";
+import { testImage } from "./support/images.ts";
 
 const secret = randomSecret();
 const apiKey = `sk-test-${randomSecret()}`;

@@ -19,20 +19,3 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   return new Uint8Array(Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", new Uint8Array(0))]));
 }
-
-/** A deterministic photo-like RGB test image. */
-export function testImage(width: number, height: number, seed: number): Uint8Array {
-  const rgb = new Uint8Array(width * height * 3);
-  let state = (seed * 2654435761) >>> 0;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      state = (state * 1103515245 + 12345) >>> 0;
-      const noise = state >>> 28;
-      const i = (y * width + x) * 3;
-      rgb[i] = (x * 255) / width + noise;
-      rgb[i + 1] = (y * 255) / height + noise;
-      rgb[i + 2] = ((x + y) * 127) / (width + height) + seed * 40;
-    }
-  }
-  return rgb;
-}

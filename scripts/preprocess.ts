@@ -1,0 +1,21 @@
+// `npm run preprocess -- IMAGE --model-dir DIR --out FILE.png`: writes exactly the uint8 image the model sees
+// (decoded, EXIF-oriented, resized with Pillow's bicubic and padded to a square), with the edge's own code.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { decodeImage, preprocess } from "../edge/image/index.ts";
+import { parseManifest } from "../shared/manifest/index.ts";
+import { nodeCodecWasm } from "./node-codecs.ts";
+import { encodePng } from "./png.ts";
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { "model-dir": { type: "string" }, out: { type: "string" } } });
+const [image] = positionals;
+if (!image || !values["model-dir"] || !values.out) {
+  console.error("usage: npm run preprocess -- IMAGE --model-dir DIR --out FILE.png");
+  process.exit(2);
+}
+const manifest = parseManifest(await readFile(join(values["model-dir"], "manifest.json"), "utf8"));
+const decoded = await decodeImage(new Uint8Array(await readFile(image)), { wasm: nodeCodecWasm() });
+const { padded } = preprocess(decoded, { imageSize: manifest.vision.imageSize, imageMean: manifest.vision.imageMean, minSize: manifest.vision.minSize });
+await writeFile(values.out, encodePng(padded.data, padded.width, padded.height));
+console.log(`${values.out}: ${decoded.width}x${decoded.height} -> ${padded.width}x${padded.height} (pad ${manifest.vision.padColor.join(",")})`);
