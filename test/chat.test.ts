@@ -151,6 +151,28 @@ describe("chat completions through the official openai client", () => {
     expect(await runs()).toEqual(before);
   });
 
+  it("computes SigLIP in the Worker with the edge placement: the GPU service runs only SAM and the aligner", async () => {
+    const edgeAssets = await mkdtemp(join(tmpdir(), "edge-assets-siglip-"));
+    await prepareEdgeAssets(model.dir, edgeAssets, { siglip: true });
+    const edgeSiglip = await startEdge({ GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, SIGLIP_PLACEMENT: "edge" }, { assetsDir: edgeAssets });
+    try {
+      const runs = async () => Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
+      const [siglip, sam, aligner] = await runs();
+      const photoD = png(240, 180, 4);
+      const edgeClient = new OpenAI({ baseURL: `${edgeSiglip.url}/v1`, apiKey, maxRetries: 0 });
+      const answer = await edgeClient.chat.completions.create({
+        model: model.manifest.name,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(photoD) } }, { type: "text", text: "Describe." }] }],
+        max_tokens: 4,
+      });
+      expect(answer.usage?.completion_tokens).toBe(4);
+      expect(await runs()).toEqual([siglip, sam! + 1, aligner! + 1]);
+    } finally {
+      await edgeSiglip.stop();
+      await rm(edgeAssets, { recursive: true, force: true });
+    }
+  });
+
   it("lists the served model", async () => {
     const models = await client.models.list();
     expect(models.data.map((entry) => entry.id)).toEqual([model.manifest.name]);

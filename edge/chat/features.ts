@@ -3,6 +3,7 @@ import { ByteLru } from "../../shared/cache/index.ts";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
 import type { GpuClients } from "../gpu/index.ts";
+import { createSiglipEncoder, workerdOrtWasm, type SiglipEncoder } from "../siglip/index.ts";
 import type { PreparedImage } from "./images.ts";
 
 /** Computes SigLIP features (fp16 bits, [576, featureDim]) for images the caches do not hold. */
@@ -73,4 +74,20 @@ export function gpuFeatureSource(gpu: GpuClients, manifest: Manifest, timeoutMs:
     );
     return response.siglipFeatures.map((tensor) => decodeTensor(tensor, { dtype: DataType.FLOAT16, shape: [imageTokens, featureDim] }).values);
   };
+}
+
+let edgeEncoder: { revision: string; encoder: Promise<SiglipEncoder> } | undefined;
+
+/**
+ * The edge placement: SigLIP inside the Worker (onnxruntime-web), one encoder per isolate and model
+ * revision, its graph read from the static assets on first use.
+ */
+export function edgeFeatureSource(manifest: Manifest, readGraph: () => Promise<ArrayBuffer>): FeatureSource {
+  if (edgeEncoder?.revision !== manifest.revision) {
+    const encoder = readGraph().then((graph) => createSiglipEncoder(graph, manifest, { wasm: workerdOrtWasm }));
+    encoder.catch(() => (edgeEncoder = undefined));
+    edgeEncoder = { revision: manifest.revision, encoder };
+  }
+  const pending = edgeEncoder.encoder;
+  return async (images) => (await pending).encodeBatch(images.map((image) => image.pixels));
 }

@@ -6,6 +6,7 @@ import {
   FeatureCache,
   HeldKeys,
   completionEvents,
+  edgeFeatureSource,
   generate,
   gpuFeatureSource,
   imageBytes,
@@ -16,7 +17,8 @@ import {
 } from "../chat/index.ts";
 import { ApiError, errorBody, fromUpstream } from "../errors.ts";
 import { workerdCodecWasm } from "../image/decode/workerd-wasm.ts";
-import { loadEdgeModel, type EdgeModel } from "../model/index.ts";
+import { loadEdgeModel, readModelAsset, type EdgeModel } from "../model/index.ts";
+import { SiglipEncoderError } from "../siglip/index.ts";
 import { PromptError, checkTokenLimit, fromOpenAiMessages, renderPrompt, tokenize } from "../prompt/index.ts";
 import { requireApiKey } from "./auth.ts";
 
@@ -73,14 +75,17 @@ export function chatRoutes() {
           images.push(await prepareImage(bytes, index, manifest, workerdCodecWasm, config.maxImagePixels, config.cacheKeySalt));
         }
         featureCache ??= new FeatureCache(config.featureCacheBytes);
+        const source =
+          config.siglipPlacement === "edge"
+            ? edgeFeatureSource(manifest, () => readModelAsset(c.env.ASSETS, config.modelAssetsPath, "siglip_encoder.onnx"))
+            : gpuFeatureSource(c.var.gpu, manifest, config.gpuTimeoutMs);
         const features =
           images.length === 0
             ? []
-            : await featureCache
-                .features(images, gpuFeatureSource(c.var.gpu, manifest, config.gpuTimeoutMs), manifest)
-                .catch((error: unknown) => {
-                  throw fromUpstream(error, config.retryAfterSeconds);
-                });
+            : await featureCache.features(images, source, manifest).catch((error: unknown) => {
+                if (error instanceof SiglipEncoderError) throw new ApiError(500, "edge_misconfigured", error.message);
+                throw error instanceof ApiError ? error : fromUpstream(error, config.retryAfterSeconds);
+              });
 
         const sampling = samplingOf(request, maxTokens);
         const stop = request.stop === undefined || request.stop === null ? [] : [request.stop].flat();
