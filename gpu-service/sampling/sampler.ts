@@ -1,6 +1,12 @@
 // Next-token selection with the semantics of transformers' generate() as the reference runs it
 // (reference §9): repetition penalty -> greedy argmax, or temperature -> top-k -> top-p -> multinomial.
-// Element-wise steps round to float32 like torch's float32 logits; softmax sums run in float64.
+// - Element-wise steps round to float32 like torch's float32 logits; softmax sums run in float64.
+// - Ties: argmax takes the lowest id (torch.argmax); top-k keeps every tie of the k-th value
+//   (TopKLogitsWarper masks `scores < kth`); top-p, whose torch.sort leaves tie order unspecified,
+//   removes the higher id first, so lower ids win ties everywhere.
+// - The reported logprob is log_softmax of the raw logits, as vLLM reports by default
+//   (logprobs_mode "raw_logprobs"): a property of the model's prediction, comparable across requests
+//   whatever their temperature or filters, and never -inf for a token that was actually drawn.
 import type { SamplingParams } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { expOfNonPositive } from "./fast-exp.ts";
 import type { SequenceRng } from "./rng.ts";
@@ -21,7 +27,7 @@ const BUCKETS = BUCKETS_PER_NAT * BUCKET_RANGE;
 
 /**
  * Draws next tokens for a decode loop. One sampler serves any number of sequences one call at a time:
- * it owns only scratch buffers (about 2.8 MB for V = 102400), reused by every step, while each sequence
+ * it owns only scratch buffers (about 3 MB for V = 102400), reused by every step, while each sequence
  * owns its SequenceRng. sample() draws exactly one uniform when sampling and none when greedy.
  */
 export class TokenSampler {
@@ -34,10 +40,12 @@ export class TokenSampler {
   readonly #ids: Int32Array;
   /** Unnormalised probabilities of #ids, same order. */
   readonly #weights: Float64Array;
-  /** Min-heap of the k largest processed logits; their ids live in #ids[0, k). */
+  /** Min-heap of the k largest penalized logits (the temperature keeps their order); ids in #ids[0, k). */
   readonly #heap: Float32Array;
-  /** Tokens tied with the heap's minimum that did not fit in it. */
+  /** Side list: top-k ties with the heap's minimum that did not fit in it, then top-p's boundary bucket. */
   readonly #ties: Int32Array;
+  /** Top-p's bucket of each token in play (same order as #ids) and the probability mass per bucket. */
+  readonly #buckets: Uint16Array;
   readonly #massByBucket = new Float64Array(BUCKETS);
   #cachedTopP = Number.NaN;
   #cachedThreshold = 0;
@@ -53,6 +61,7 @@ export class TokenSampler {
     this.#weights = new Float64Array(vocabSize);
     this.#heap = new Float32Array(vocabSize);
     this.#ties = new Int32Array(vocabSize);
+    this.#buckets = new Uint16Array(vocabSize);
   }
 
   /**
@@ -141,25 +150,26 @@ export class TokenSampler {
     let tieCount = 0;
     for (let i = k; i < this.vocabSize; i++) {
       const value = penalized[i]!;
-      if (value > min) {
-        const evicted = ids[0]!;
-        heap[0] = value;
-        ids[0] = i;
-        siftDown(heap, ids, 0, k);
-        if (heap[0]! > min) {
-          const evictedValue = min;
-          min = heap[0]!;
-          floor = lowestTying(min, temperature);
-          let kept = 0;
-          for (let t = 0; t < tieCount; t++) if (penalized[ties[t]!]! >= floor) ties[kept++] = ties[t]!;
-          tieCount = kept;
-          if (evictedValue >= floor) ties[tieCount++] = evicted;
-        } else {
-          ties[tieCount++] = evicted;
-        }
-      } else if (value >= floor) {
+      if (!(value >= floor)) continue; // the common case: one comparison
+      if (value <= min) {
         ties[tieCount++] = i;
+        continue;
       }
+      const evicted = ids[0]!;
+      heap[0] = value;
+      ids[0] = i;
+      siftDown(heap, ids, 0, k);
+      if (heap[0]! === min) {
+        ties[tieCount++] = evicted;
+        continue;
+      }
+      const evictedValue = min;
+      min = heap[0]!;
+      floor = lowestTying(min, temperature);
+      let kept = 0;
+      for (let t = 0; t < tieCount; t++) if (penalized[ties[t]!]! >= floor) ties[kept++] = ties[t]!;
+      tieCount = kept;
+      if (evictedValue >= floor) ties[tieCount++] = evicted;
     }
     ids.set(ties.subarray(0, tieCount), k);
     const count = k + tieCount;
@@ -197,6 +207,7 @@ export class TokenSampler {
     const ids = this.#ids;
     const weights = this.#weights;
     const processed = this.#processed;
+    const buckets = this.#buckets;
     const mass = this.#massByBucket;
     mass.fill(0);
     let total = 0;
@@ -205,6 +216,7 @@ export class TokenSampler {
       const weight = expOfNonPositive(-distance);
       const bucket = bucketOf(distance);
       weights[j] = weight;
+      buckets[j] = bucket;
       total += weight;
       mass[bucket] = mass[bucket]! + weight;
     }
@@ -215,25 +227,25 @@ export class TokenSampler {
       cumulative += mass[boundary]!;
     }
     // Nearer buckets to the front (weights alongside), the boundary bucket after them, sorted.
-    const ties = this.#ties;
+    const edge = this.#ties;
     let kept = 0;
-    let tied = 0;
+    let edgeCount = 0;
     let before = 0;
     for (let j = 0; j < count; j++) {
-      const bucket = bucketOf(max - processed[ids[j]!]!);
+      const bucket = buckets[j]!;
       if (bucket < boundary) {
         ids[kept] = ids[j]!;
         weights[kept] = weights[j]!;
         before += weights[j]!;
         kept++;
       } else if (bucket === boundary) {
-        ties[tied++] = ids[j]!;
+        edge[edgeCount++] = ids[j]!;
       }
     }
-    ids.set(ties.subarray(0, tied), kept);
-    ids.subarray(kept, kept + tied).sort(this.#byProcessedLogitDescending);
-    this.#weigh(kept, kept + tied, max);
-    return nucleusLength(weights, kept, kept + tied, before, total, threshold);
+    ids.set(edge.subarray(0, edgeCount), kept);
+    ids.subarray(kept, kept + edgeCount).sort(this.#byProcessedLogitDescending);
+    this.#weigh(kept, kept + edgeCount, max);
+    return nucleusLength(weights, kept, kept + edgeCount, before, total, threshold);
   }
 
   /**
@@ -310,7 +322,7 @@ const float32BitsAsInteger = new Uint32Array(float32Bits.buffer);
 function nextFloat32Down(x: number): number {
   if (x === 0) return -(2 ** -149);
   float32Bits[0] = x;
-  float32BitsAsInteger[0] += x > 0 ? -1 : 1;
+  float32BitsAsInteger[0] = float32BitsAsInteger[0]! + (x > 0 ? -1 : 1);
   return float32Bits[0]!;
 }
 

@@ -76,18 +76,21 @@ export declare type ImageInput = Message<"deepseek_vl.v1.ImageInput"> & {
 export declare const ImageInputSchema: GenMessage<ImageInput>;
 
 /**
+ * Every field is explicit: proto3's zero defaults are not reinterpreted, so an unset top_p or
+ * repetition_penalty is refused. Semantics are transformers' generate() as the reference runs it.
+ *
  * @generated from message deepseek_vl.v1.SamplingParams
  */
 export declare type SamplingParams = Message<"deepseek_vl.v1.SamplingParams"> & {
   /**
-   * 0 selects greedy decoding.
+   * In [0, 2]; 0 selects greedy decoding.
    *
    * @generated from field: float temperature = 1;
    */
   temperature: number;
 
   /**
-   * 0 means "no top-k" is not allowed when sampling: the reference samples with top_k 50.
+   * 0 disables top-k (the reference samples with top_k 50: the caller sends it).
    *
    * @generated from field: uint32 top_k = 2;
    */
@@ -101,7 +104,7 @@ export declare type SamplingParams = Message<"deepseek_vl.v1.SamplingParams"> & 
   topP: number;
 
   /**
-   * 1 disables the penalty. Applies to generated tokens only.
+   * > 0; 1 disables the penalty. Applies to generated tokens only.
    *
    * @generated from field: float repetition_penalty = 4;
    */
@@ -115,6 +118,8 @@ export declare type SamplingParams = Message<"deepseek_vl.v1.SamplingParams"> & 
   seed?: bigint | undefined;
 
   /**
+   * At least 1.
+   *
    * @generated from field: uint32 max_new_tokens = 6;
    */
   maxNewTokens: number;
