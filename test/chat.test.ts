@@ -12,7 +12,7 @@ import { encodeTensor } from "../shared/tensor/index.ts";
 import { decodeImage, preprocess } from "../edge/image/index.ts";
 import { ChatTokenizer, IncrementalDetokenizer, fromOpenAiMessages, renderPrompt, tokenFacts, tokenize } from "../edge/prompt/index.ts";
 import { prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
-import { nodeCodecWasm } from "./pillow/codec-wasm.ts";
+import { nodeCodecWasm } from "../scripts/node-codecs.ts";
 import { gpuClients } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
 import { tinyModel } from "./support/models.ts";

@@ -5,3 +5,15 @@ export { resizeBicubic } from "./resize-bicubic.ts";
 export { assertRgbImage, type RgbImage } from "./rgb-image.ts";
 export { expandToSquare, toPlanar } from "./square.ts";
 export { targetSize, type Size } from "./target-size.ts";
+export {
+  assertPixelCount,
+  type CodecWasm,
+  DEFAULT_MAX_PIXELS,
+  decodeImage,
+  type DecodeOptions,
+  detectFormat,
+  type ImageFormat,
+  type ImageHeader,
+  type Orientation,
+  readImageHeader,
+} from "./decode/index.ts";

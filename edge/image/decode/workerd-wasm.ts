@@ -1,0 +1,11 @@
+import jpeg from "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
+import webp from "@jsquash/webp/codec/dec/webp_dec.wasm";
+
+import type { CodecWasm } from "./codecs.ts";
+
+/**
+ * The codecs' WebAssembly as the Worker bundles it: static `.wasm` imports, which wrangler (and
+ * the Workers vitest pool) compile at deploy time. Import this file from Worker code only: Node
+ * cannot import `.wasm` (tests there compile the same files, see scripts/node-codecs.ts).
+ */
+export const workerdCodecWasm: CodecWasm = { jpeg, webp };
