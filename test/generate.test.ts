@@ -19,7 +19,8 @@ const client = () => gpuClients(gpu.url, secret).inference;
 
 beforeAll(async () => {
   model = await tinyModel("hybrid");
-  gpu = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_MAX_QUEUE: "2", GPU_SERVICE_MAX_BATCH: "4" } });
+  // The default providers, "cuda,cpu": this machine has no CUDA provider, so every graph falls back to the CPU.
+  gpu = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_MAX_QUEUE: "2", GPU_SERVICE_MAX_BATCH: "4" } });
 });
 afterAll(async () => {
   await gpu?.stop();
@@ -114,6 +115,21 @@ async function fullRecomputeGreedy(ids: number[], images: Uint8Array[], steps: n
   }
   return generated;
 }
+
+describe("ModelInfo", () => {
+  it("reports the loaded manifest and the execution provider each graph runs on, after logging the fallback", async () => {
+    expect(gpu.output()).toContain('"message":"execution provider fallback"');
+    const info = await client().modelInfo({});
+    expect(JSON.parse(info.manifestJson)).toEqual(model.manifest);
+    expect(info.executionProviders).toEqual({
+      siglip_encoder: "cpu",
+      sam_encoder: "cpu",
+      aligner: "cpu",
+      embed_tokens: "cpu",
+      decoder_model_merged: "cpu",
+    });
+  });
+});
 
 describe("Generate", () => {
   it("streams greedy tokens equal to a full-recompute run of the same graphs (KV cache and image merge)", async () => {
