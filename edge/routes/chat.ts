@@ -32,7 +32,8 @@ const DEFAULT_TOP_K = 50;
 /** POST /v1/chat/completions (JSON, or multipart: a `request` JSON part plus image file parts) and GET /v1/models. */
 export function chatRoutes() {
   return new Hono<EdgeEnv>()
-    .use(requireApiKey)
+    .use("/models", requireApiKey)
+    .use("/chat/*", requireApiKey)
     .get("/models", async (c) => {
       const { manifest } = await model(c);
       return c.json({ object: "list", data: [{ id: manifest.name, object: "model", created: 0, owned_by: "deepseek-ai" }] });
