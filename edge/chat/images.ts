@@ -40,10 +40,14 @@ function dataUrlBytes(url: string, param: string): Uint8Array {
   const match = /^data:([^,;]*)((?:;[^,;]*)*?);base64,(.*)$/s.exec(url);
   if (!match) throw new ApiError(400, "invalid_image_url", `${param}: a data: URL must be base64 (data:image/...;base64,...)`);
   const base64 = match[3]!.replace(/\s+/g, "");
-  if (base64.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 === 1) {
-    throw new ApiError(400, "invalid_image_url", `${param}: the data: URL's base64 is malformed`);
+  const malformed = () => new ApiError(400, "invalid_image_url", `${param}: the data: URL's base64 is malformed`);
+  if (base64.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw malformed();
+  let text: string;
+  try {
+    text = atob(base64);
+  } catch {
+    throw malformed();
   }
-  const text = atob(base64);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
@@ -51,7 +55,8 @@ function dataUrlBytes(url: string, param: string): Uint8Array {
 
 /** Hosts a server-side fetch must never reach: loopback, private, link-local and other internal ranges. */
 export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  // A trailing dot names the same host ("localhost." is localhost).
+  const host = hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "").toLowerCase();
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   if (v4) {
@@ -59,7 +64,8 @@ export function isPrivateHost(hostname: string): boolean {
     return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a >= 224;
   }
   if (host.includes(":")) {
-    return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:") || host.startsWith("64:ff9b:");
+    // ::/8 holds loopback, unspecified and the IPv4-compatible and -mapped forms; then ULA, link-local, NAT64.
+    return host.startsWith("::") || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("64:ff9b:");
   }
   return false;
 }

@@ -27,8 +27,9 @@ export function readImage(message: ImageMessage, index: number, manifest: Manife
 }
 
 /**
- * Token ids checked against the model: every id in the vocabulary, and the image-token runs exactly
- * one per image, each exactly `imageTokens` long. Returns where each run starts.
+ * Token ids checked against the model: every id in the vocabulary, and the image tokens exactly
+ * `imageTokens` per image. Adjacent images form one run of k x `imageTokens` ids (the reference fills
+ * image tokens in order, wherever they stand). Returns where each image's tokens start.
  */
 export function imageRuns(ids: readonly number[], imageCount: number, manifest: Manifest): number[] {
   const { vocabSize } = manifest.llm;
@@ -41,14 +42,14 @@ export function imageRuns(ids: readonly number[], imageCount: number, manifest: 
     if (id !== imageId) continue;
     let end = i;
     while (end < ids.length && ids[end] === imageId) end++;
-    if (end - i !== imageTokens) {
+    if ((end - i) % imageTokens !== 0) {
       throw invalid(`the image-token run at input_ids[${i}] has ${end - i} tokens; each image takes exactly ${imageTokens}`);
     }
-    starts.push(i);
+    for (let start = i; start < end; start += imageTokens) starts.push(start);
     i = end - 1;
   }
   if (starts.length !== imageCount) {
-    throw invalid(`input_ids hold ${starts.length} image-token run(s) but the request has ${imageCount} image(s)`);
+    throw invalid(`input_ids hold image tokens for ${starts.length} image(s) but the request has ${imageCount} image(s)`);
   }
   return starts;
 }
