@@ -1,9 +1,22 @@
 // `npm run bench [-- NAME...]`: the project's benchmarks, never part of `npm test`.
+import { conversionBenchmark, graphLatencyBenchmark } from "./converter.ts";
+import { preprocessBenchmark } from "./edge-preprocess.ts";
+import { tokenizeBenchmark } from "./edge-tokenize.ts";
+import { concurrencyBenchmark, decodeContextBenchmark, encoderCacheBenchmark } from "./gpu-service.ts";
 import { linkBenchmark } from "./link.ts";
+import { repeatImageBenchmark } from "./repeat-image.ts";
 import { formatResult, type BenchmarkResult } from "./report.ts";
 
 const benchmarks: Record<string, () => Promise<BenchmarkResult>> = {
   link: () => linkBenchmark(),
+  convert: () => conversionBenchmark(),
+  "graph-latency": () => graphLatencyBenchmark(),
+  "decode-context": () => decodeContextBenchmark(),
+  concurrency: () => concurrencyBenchmark(),
+  "encoder-cache": () => encoderCacheBenchmark(),
+  preprocess: () => preprocessBenchmark(),
+  tokenize: () => tokenizeBenchmark(),
+  "repeat-image": () => repeatImageBenchmark(),
 };
 
 const selected = process.argv.slice(2);

@@ -106,15 +106,26 @@ export async function startGpuService(options: GpuServiceOptions): Promise<Runni
   return { process: launched.child, url: `http://127.0.0.1:${port}`, port, grpcPort, output: launched.output, stop: launched.stop };
 }
 
+export type EdgeOptions = {
+  port?: number;
+  echo?: boolean;
+  assetsDir?: string;
+  /** Another Worker's wrangler configuration, relative to the root (e.g. the benchmarks' Worker); default: the edge's. */
+  config?: string;
+};
+
 /** The edge Worker in workerd, through `wrangler dev` (local mode), with the given vars and secrets. */
-export async function startEdge(vars: Record<string, string>, options: { port?: number; echo?: boolean; assetsDir?: string } = {}): Promise<Running> {
+export async function startEdge(vars: Record<string, string>, options: EdgeOptions = {}): Promise<Running> {
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--log-level", "info", "--show-interactive-dev-session=false"];
+  if (options.config !== undefined) args.push("--config", options.config);
   // wrangler.toml's [assets] folder must exist even for an edge that serves no model.
-  const assetsDir = options.assetsDir ?? join(ROOT, EDGE_ASSETS_DIR);
-  await mkdir(assetsDir, { recursive: true });
-  args.push("--assets", assetsDir);
+  const assetsDir = options.assetsDir ?? (options.config === undefined ? join(ROOT, EDGE_ASSETS_DIR) : undefined);
+  if (assetsDir !== undefined) {
+    await mkdir(assetsDir, { recursive: true });
+    args.push("--assets", assetsDir);
+  }
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const launched = launch(`${BIN}/wrangler`, args, {
     env: { CI: "true", WRANGLER_SEND_METRICS: "false" },

@@ -1,0 +1,32 @@
+// The edge's per-request work that the benchmarks time, as one piece of code for both sides: the benchmarks'
+// Worker runs it inside workerd, the benchmark process runs it in Node for comparison.
+import { decodeImage, preprocess, type CodecWasm } from "../edge/image/index.ts";
+import { fromOpenAiMessages, renderPrompt, tokenize, type ChatTokenizer } from "../edge/prompt/index.ts";
+
+/** The 7B's processor (image_size 1024, the CLIP mean whose truncation is the pad colour): the larger of the two paths. */
+export const PREPROCESS_7B = { imageSize: 1024, imageMean: [0.48145466, 0.4578275, 0.40821073], minSize: 14 } as const;
+
+export type Preprocessed = {
+  /** The decoded image's size after EXIF orientation. */
+  width: number;
+  height: number;
+  /** uint8 [3, 1024, 1024]: what the edge sends to the GPU service. */
+  pixels: Uint8Array;
+};
+
+/** What the chat route does to each image: decode (format from the magic bytes), orient, resize, pad, lay out planar. */
+export async function preprocessPhoto(bytes: Uint8Array, wasm: CodecWasm): Promise<Preprocessed> {
+  const image = await decodeImage(bytes, { wasm });
+  return { width: image.width, height: image.height, pixels: preprocess(image, PREPROCESS_7B).data };
+}
+
+/** What the chat route does to a text-only request's OpenAI `messages`: normalize, render the template, tokenize. */
+export function promptIds(messages: unknown, tokenizer: ChatTokenizer): number[] {
+  return tokenize(renderPrompt(fromOpenAiMessages(messages).messages), tokenizer, { images: 0 }).ids;
+}
+
+/** Hex SHA-256, to compare outputs across runtimes without shipping them. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

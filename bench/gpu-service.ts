@@ -1,0 +1,170 @@
+// GPU service benchmarks, on the CPU here: the real service process (`node gpu-service/main.ts`, onnxruntime-node
+// CPU provider, default batching and cache settings) called over gRPC-web like the edge calls it, on random-weight
+// model sets. Per-token decode comes from the service's own timings in Generate's final message; throughput and
+// request latency from the client's wall clock, so transport and streaming count as they do for a real caller.
+import { join } from "node:path";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { DataType, type GenerateRequestSchema, type Timings } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
+import type { Manifest } from "../shared/manifest/index.ts";
+import { encodeTensor } from "../shared/tensor/index.ts";
+import { gpuClients, randomSecret, startGpuService } from "../processes/index.ts";
+import { noiseImage } from "./images.ts";
+import { median } from "./median.ts";
+import { BENCH_CACHE, benchModel } from "./models.ts";
+import { interleavedRounds } from "./rounds.ts";
+import type { BenchmarkResult } from "./report.ts";
+
+type Fixture = { title: string; kind: "hybrid"; size: "tiny" | "vision"; description: string };
+
+/** The model sets every benchmark here runs on: tiny (fast), and the real vision towers with a small LLM. */
+const FIXTURES: readonly Fixture[] = [
+  { title: "tiny", kind: "hybrid", size: "tiny", description: "tiny hybrid: tiny SAM/SigLIP, LLM hidden 16, 2 layers, vocab 102400 (fp32)" },
+  {
+    title: "full-size vision",
+    kind: "hybrid",
+    size: "vision",
+    description: "full-size vision hybrid: SAM-B + SigLIP-L, LLM hidden 64, 2 layers, vocab 102400 (fp32)",
+  },
+];
+
+const SETUP = "gpu-service process, onnxruntime-node CPU provider, gRPC-web client, greedy";
+
+type Inference = ReturnType<typeof gpuClients>["inference"];
+type Request = MessageInitShape<typeof GenerateRequestSchema>;
+type Service = { inference: Inference; manifest: Manifest };
+
+/** Runs `work` against a freshly started service on the fixture's model set (converted once, then reused). */
+async function withService<T>(fixture: Fixture, work: (service: Service) => Promise<T>): Promise<T> {
+  const { dir, manifest } = await benchModel(join(BENCH_CACHE, `${fixture.kind}-${fixture.size}`), fixture);
+  const secret = randomSecret();
+  const gpu = await startGpuService({ secret, env: { MODEL_DIR: dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu" } });
+  try {
+    return await work({ inference: gpuClients(gpu.url, secret).inference, manifest });
+  } finally {
+    await gpu.stop();
+  }
+}
+
+type Outcome = { completionTokens: number; timings: Timings; wallMs: number };
+
+/** One Generate call to its end: the service's usage and timings, and the client's wall time. */
+async function generate(inference: Inference, request: Request): Promise<Outcome> {
+  const started = performance.now();
+  let finished;
+  for await (const message of inference.generate(request)) {
+    if (message.event.case === "finished") finished = message.event.value;
+  }
+  if (!finished?.usage || !finished.timings) throw new Error(`Generate ${request.requestId} ended without usage and timings`);
+  return { completionTokens: finished.usage.completionTokens, timings: finished.timings, wallMs: performance.now() - started };
+}
+
+/** Decode time per token: the first token comes from the prefill, every further one from a decode step. */
+const decodeMsPerToken = (outcome: Outcome) => outcome.timings.decodeMs / (outcome.completionTokens - 1);
+
+const greedy = (maxNewTokens: number): Request["sampling"] => ({ temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxNewTokens });
+
+/** BOS then `length - 1` copies of an ordinary text id. */
+const textPrompt = (manifest: Manifest, length: number, id = 300) => [manifest.tokens.bos, ...new Array<number>(length - 1).fill(id)];
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const ratio = (value: number) => `${value.toFixed(2)}x`;
+
+async function repeat<T>(runs: number, run: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < runs; i++) results.push(await run(i));
+  return results;
+}
+
+export type DecodeContextOptions = { runs?: number; contexts?: [short: number, long: number]; maxNewTokens?: number };
+
+/** Per-token decode time with a long prompt against a short one (goal: at most 1.3x). */
+export async function decodeContextBenchmark(options: DecodeContextOptions = {}): Promise<BenchmarkResult> {
+  const { runs = 9, contexts = [128, 2048], maxNewTokens = 64 } = options;
+  const rows: BenchmarkResult["rows"] = [
+    ["setup", `${SETUP}; text-only prompts, ${maxNewTokens} new tokens, median of ${runs} interleaved rounds after 1 warm-up`],
+  ];
+  for (const fixture of FIXTURES) {
+    rows.push([fixture.title, fixture.description]);
+    await withService(fixture, async ({ inference, manifest }) => {
+      const perToken = async (context: number) =>
+        decodeMsPerToken(await generate(inference, { requestId: `context-${context}`, inputIds: textPrompt(manifest, context), sampling: greedy(maxNewTokens) }));
+      const figures = await interleavedRounds(runs, { short: () => perToken(contexts[0]), long: () => perToken(contexts[1]) });
+      const [short, long] = [median(figures.short), median(figures.long)];
+      rows.push([`${fixture.title}: decode per token, prompt ${contexts[0]}`, ms(short)]);
+      rows.push([`${fixture.title}: decode per token, prompt ${contexts[1]}`, ms(long)]);
+      rows.push([`${fixture.title}: ratio ${contexts[1]} / ${contexts[0]} (goal <= 1.3x)`, ratio(long / short)]);
+    });
+  }
+  return { name: "GPU service: decode per token vs context (CPU)", rows };
+}
+
+export type ConcurrencyOptions = { runs?: number; streams?: number; promptTokens?: number; maxNewTokens?: number };
+
+/** Aggregate generated tokens/s of concurrent streams against one stream (goal: at least 2x for 4). */
+export async function concurrencyBenchmark(options: ConcurrencyOptions = {}): Promise<BenchmarkResult> {
+  const { runs = 9, streams = 4, promptTokens = 128, maxNewTokens = 128 } = options;
+  const rows: BenchmarkResult["rows"] = [
+    [
+      "setup",
+      `${SETUP}; ${promptTokens}-token prompts, ${maxNewTokens} new tokens each; tokens/s = all tokens / wall time from first send to last final message; median of ${runs} interleaved rounds after 1 warm-up`,
+    ],
+  ];
+  for (const fixture of FIXTURES) {
+    rows.push([fixture.title, fixture.description]);
+    await withService(fixture, async ({ inference, manifest }) => {
+      const together = async (count: number) => {
+        const started = performance.now();
+        const outcomes = await Promise.all(
+          Array.from({ length: count }, (_, i) =>
+            generate(inference, { requestId: `stream-${i}`, inputIds: textPrompt(manifest, promptTokens, 300 + i), sampling: greedy(maxNewTokens) }),
+          ),
+        );
+        const tokens = outcomes.reduce((sum, outcome) => sum + outcome.completionTokens, 0);
+        return tokens / ((performance.now() - started) / 1000);
+      };
+      const figures = await interleavedRounds(runs, { one: () => together(1), many: () => together(streams) });
+      const [one, many] = [median(figures.one), median(figures.many)];
+      rows.push([`${fixture.title}: 1 stream, aggregate`, `${one.toFixed(1)} tokens/s`]);
+      rows.push([`${fixture.title}: ${streams} streams, aggregate`, `${many.toFixed(1)} tokens/s`]);
+      rows.push([`${fixture.title}: aggregate ratio ${streams} / 1 (goal >= 2x)`, ratio(many / one)]);
+    });
+  }
+  return { name: `GPU service: ${streams} concurrent streams vs 1 (CPU)`, rows };
+}
+
+export type EncoderCacheOptions = { hits?: number; tinyMisses?: number; visionMisses?: number };
+
+/** Latency of a one-image request whose image is new (pixels sent, encoders run) against one sent by key (cache hit). */
+export async function encoderCacheBenchmark(options: EncoderCacheOptions = {}): Promise<BenchmarkResult> {
+  const { hits = 5, tinyMisses = 5, visionMisses = 2 } = options;
+  const rows: BenchmarkResult["rows"] = [
+    ["setup", `${SETUP}; BOS + one image (576 tokens) + 3 text tokens, 1 new token; latency = client wall time of the call`],
+  ];
+  for (const fixture of FIXTURES) {
+    const misses = fixture.size === "tiny" ? tinyMisses : visionMisses;
+    rows.push([fixture.title, fixture.description]);
+    await withService(fixture, async ({ inference, manifest }) => {
+      const { imageSize, imageTokens } = manifest.vision;
+      const inputIds = [manifest.tokens.bos, ...new Array<number>(imageTokens).fill(manifest.tokens.image), 300, 301, 302];
+      const withPixels = (key: string, seed: number): Request => ({
+        requestId: key,
+        inputIds,
+        images: [{ key, pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], noiseImage(imageSize, seed)) }],
+        sampling: greedy(1),
+      });
+      const byKey = (key: string): Request => ({ requestId: key, inputIds, images: [{ key }], sampling: greedy(1) });
+      // The service's readiness check already ran a one-image request through every graph: the misses need
+      // no warm-up of their own (on the full-size towers each costs ~20 s), the hits one.
+      const missed = await repeat(misses, (i) => generate(inference, withPixels(`image-${i}`, i)));
+      await generate(inference, byKey("image-0"));
+      const hit = await repeat(hits, () => generate(inference, byKey("image-0")));
+      const missMs = median(missed.map((o) => o.wallMs));
+      const hitMs = median(hit.map((o) => o.wallMs));
+      const vision = (outcomes: Outcome[]) => ms(median(outcomes.map((o) => o.timings.visionMs)));
+      rows.push([`${fixture.title}: miss (pixels sent), median of ${misses}`, `${ms(missMs)}  (service vision ${vision(missed)})`]);
+      rows.push([`${fixture.title}: hit (key only), median of ${hits}`, `${ms(hitMs)}  (service vision ${vision(hit)})`]);
+      rows.push([`${fixture.title}: miss / hit`, ratio(missMs / hitMs)]);
+    });
+  }
+  return { name: "GPU service: encoder cache hit vs miss, request latency (CPU)", rows };
+}
