@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_MAX_PIXELS } from "./image/index.ts";
 
 /** Bindings the Worker reads: plain vars from wrangler.toml, secrets from `wrangler secret put`. */
 export type Bindings = {
@@ -56,7 +57,7 @@ const ConfigSchema = z.object({
   RETRY_AFTER_SECONDS: positiveInt.default(2),
   MAX_BODY_BYTES: positiveInt.default(32 * MiB),
   MAX_IMAGES: positiveInt.default(8),
-  MAX_IMAGE_PIXELS: positiveInt.default(4096 * 4096),
+  MAX_IMAGE_PIXELS: positiveInt.default(DEFAULT_MAX_PIXELS),
   MAX_COMPLETION_TOKENS: positiveInt.default(2048),
   DEFAULT_COMPLETION_TOKENS: positiveInt.default(512),
   SIGLIP_PLACEMENT: z.enum(["gpu", "edge"]).default("gpu"),

@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EDGE_ASSETS_DIR } from "./edge-assets.ts";
@@ -112,6 +113,11 @@ export type EdgeOptions = {
   assetsDir?: string;
   /** Another Worker's wrangler configuration, relative to the root (e.g. the benchmarks' Worker); default: the edge's. */
   config?: string;
+  /**
+   * Where workerd keeps local state (the Cache API among it). Default: a fresh folder per launch, removed at
+   * stop, so a run never sees another run's cached entries.
+   */
+  persistTo?: string;
 };
 
 /** The edge Worker in workerd, through `wrangler dev` (local mode), with the given vars and secrets. */
@@ -126,6 +132,8 @@ export async function startEdge(vars: Record<string, string>, options: EdgeOptio
     await mkdir(assetsDir, { recursive: true });
     args.push("--assets", assetsDir);
   }
+  const scratch = options.persistTo === undefined ? await mkdtemp(join(tmpdir(), "edge-state-")) : undefined;
+  args.push("--persist-to", options.persistTo ?? scratch!);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const launched = launch(`${BIN}/wrangler`, args, {
     env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
@@ -134,6 +142,11 @@ export async function startEdge(vars: Record<string, string>, options: EdgeOptio
     echo: options.echo ? "[edge]" : undefined,
   });
   await launched.started;
-  return { process: launched.child, url: `http://127.0.0.1:${port}`, port, output: launched.output, stop: launched.stop };
+  const stop = async (signal?: NodeJS.Signals) => {
+    const code = await launched.stop(signal);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    return code;
+  };
+  return { process: launched.child, url: `http://127.0.0.1:${port}`, port, output: launched.output, stop };
 }
 

@@ -61,7 +61,7 @@ const gpu = await startGpuService({
   echo: true,
 });
 running.push(gpu);
-const edge = await startEdge({ GPU_SERVICE_URL: gpu.url }, { port: Number(values["edge-port"]), echo: true });
+const edge = await startEdge({ GPU_SERVICE_URL: gpu.url }, { port: Number(values["edge-port"]), echo: true, persistTo: join(ROOT, ".wrangler/state") });
 running.push(edge);
 
 console.log(`

@@ -8,11 +8,12 @@ import { applyOrientation } from "./orientation.ts";
 import { decodePng } from "./png-decode.ts";
 
 /**
- * 16 MP: a 12 MP phone photo passes. The cap bounds memory: a decode holds about 4 bytes per pixel
- * in the codec's memory (RGBA), 4 more in JS, 3 more to turn the image for orientations 5..8, and a
- * progressive JPEG another 3 in coefficients: a 12 MP JPEG peaks near 100 MB, against a Worker's 128 MB.
+ * 8 Mi pixels (3264x2448 passes). The cap bounds memory: a decode holds about 4 bytes per pixel in the
+ * codec's memory (RGBA), 4 more in JS, 3 more to turn the image for orientations 5..8, and a progressive
+ * JPEG another 3 in coefficients. Measured in workerd (npm run bench -- preprocess): a 12 MP photo grows
+ * the process by 140-175 MiB, over a Worker's 128 MB; 8 MP by 100-125 MiB. Apps downscale larger photos.
  */
-export const DEFAULT_MAX_PIXELS = 4096 * 4096;
+export const DEFAULT_MAX_PIXELS = 1 << 23;
 
 /**
  * JPEGs the WebAssembly codec (MozJPEG 3.3, built on libjpeg-turbo 1.5) cannot decode as Pillow's
