@@ -173,6 +173,27 @@ describe("chat completions through the official openai client", () => {
     }
   });
 
+  it("resends a key-only image with its pixels when a restarted GPU service no longer holds it", async () => {
+    const photoE = png(210, 150, 5);
+    const ask = () =>
+      client.chat.completions.create({
+        model: model.manifest.name,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(photoE) } }, { type: "text", text: "Describe." }] }],
+        max_tokens: 4,
+      });
+    const before = await ask();
+    const { port } = gpu;
+    const grpcPort = (gpu as Running & { grpcPort: number }).grpcPort;
+    expect(await gpu.stop()).toBe(0);
+    gpu = await startGpuService({ secret, port, grpcPort, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu" } });
+    const runs = async () => Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
+    const [siglip, sam, aligner] = await runs();
+    const again = await ask();
+    expect(again.choices[0]!.message.content).toBe(before.choices[0]!.message.content);
+    // The edge still had the SigLIP features; the new service ran SAM and the aligner on the resent pixels.
+    expect(await runs()).toEqual([siglip, sam! + 1, aligner! + 1]);
+  });
+
   it("lists the served model", async () => {
     const models = await client.models.list();
     expect(models.data.map((entry) => entry.id)).toEqual([model.manifest.name]);

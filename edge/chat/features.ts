@@ -68,8 +68,9 @@ function cacheApi(): Cache | undefined {
 export function gpuFeatureSource(gpu: GpuClients, manifest: Manifest, timeoutMs: number): FeatureSource {
   const { imageSize, imageTokens, featureDim } = manifest.vision;
   return async (images) => {
+    const pixels = await Promise.all(images.map((image) => image.pixels()));
     const response = await gpu.inference.encodeImages(
-      { images: images.map((image) => ({ key: image.key, pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], image.pixels) })) },
+      { images: images.map((image, i) => ({ key: image.key, pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], pixels[i]!) })) },
       { timeoutMs },
     );
     return response.siglipFeatures.map((tensor) => decodeTensor(tensor, { dtype: DataType.FLOAT16, shape: [imageTokens, featureDim] }).values);
@@ -89,5 +90,5 @@ export function edgeFeatureSource(manifest: Manifest, readGraph: () => Promise<A
     edgeEncoder = { revision: manifest.revision, encoder };
   }
   const pending = edgeEncoder.encoder;
-  return async (images) => (await pending).encodeBatch(images.map((image) => image.pixels));
+  return async (images) => (await pending).encodeBatch(await Promise.all(images.map((image) => image.pixels())));
 }

@@ -1,3 +1,4 @@
+import { ByteLru } from "../../shared/cache/index.ts";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { ApiError } from "../errors.ts";
 import { ImageError, decodeImage, preprocess, type CodecWasm } from "../image/index.ts";
@@ -5,8 +6,11 @@ import { ImageError, decodeImage, preprocess, type CodecWasm } from "../image/in
 /** Changes whenever preprocessing could produce different pixels: part of every cache key. */
 export const PREPROCESS_VERSION = "pillow-bicubic-pad-v1";
 
-/** One image ready for the model: the uint8 [3,S,S] pixels and their content key. */
-export type PreparedImage = { key: string; pixels: Uint8Array };
+/**
+ * One image of a request: its content key, and its uint8 [3,S,S] pixels on demand (an image seen
+ * before is not decoded again unless its pixels must travel).
+ */
+export type PreparedImage = { key: string; pixels: () => Promise<Uint8Array> };
 
 export type ImageLimits = {
   maxPixels: number;
@@ -123,29 +127,50 @@ async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number, pa
 
 /**
  * Decodes (pixel count checked from the header first), orients and preprocesses an image exactly
- * as the official pipeline does, and names it by content: SHA-256 over the preprocessing version,
- * the model revision, the tenant salt and the pixels.
+ * as the official pipeline does.
  */
-export async function prepareImage(bytes: Uint8Array, index: number, manifest: Manifest, wasm: CodecWasm, maxPixels: number, salt: string): Promise<PreparedImage> {
+async function preprocessedPixels(bytes: Uint8Array, index: number, manifest: Manifest, wasm: CodecWasm, maxPixels: number): Promise<Uint8Array> {
   const param = `image ${index + 1}`;
-  let pixels: Uint8Array;
   try {
     const image = await decodeImage(bytes, { wasm, maxPixels });
-    pixels = preprocess(image, { imageSize: manifest.vision.imageSize, imageMean: manifest.vision.imageMean, minSize: manifest.vision.minSize }).data;
+    return preprocess(image, { imageSize: manifest.vision.imageSize, imageMean: manifest.vision.imageMean, minSize: manifest.vision.minSize }).data;
   } catch (error) {
     if (!(error instanceof ImageError)) throw error;
     if (error.code === "too_many_pixels") throw new ApiError(413, "image_too_large", `${param}: ${error.message}`);
     if (error.code === "unsupported_format") throw new ApiError(415, "unsupported_image_format", `${param}: ${error.message}`);
     throw new ApiError(400, "invalid_image", `${param}: ${error.message}`);
   }
-  return { key: await contentKey(pixels, manifest.revision, salt), pixels };
 }
 
-async function contentKey(pixels: Uint8Array, revision: string, salt: string): Promise<string> {
-  const prefix = new TextEncoder().encode(`${PREPROCESS_VERSION}\n${revision}\n${salt}\n`);
-  const message = new Uint8Array(prefix.length + pixels.length);
+/** Content keys of encoded files already preprocessed in this isolate (the file's hash -> its pixels' key). */
+const keysOfFiles = new ByteLru<string, string>({ maxBytes: 1 << 20, sizeOf: (key) => key.length * 2 + 64 });
+
+/**
+ * Names an image by content: SHA-256 over the preprocessing version, the model revision, the tenant
+ * salt and the preprocessed pixels. A file seen before in this isolate keeps its key without being
+ * decoded again; its pixels are computed only if asked for.
+ */
+export async function prepareImage(bytes: Uint8Array, index: number, manifest: Manifest, wasm: CodecWasm, maxPixels: number, salt: string): Promise<PreparedImage> {
+  const fileKey = await digestHex("file", bytes, manifest.revision, salt);
+  const decode = () => preprocessedPixels(bytes, index, manifest, wasm, maxPixels);
+  const known = keysOfFiles.get(fileKey);
+  if (known !== undefined) return { key: known, pixels: once(decode) };
+  const pixels = await decode();
+  const key = await digestHex(PREPROCESS_VERSION, pixels, manifest.revision, salt);
+  keysOfFiles.set(fileKey, key);
+  return { key, pixels: () => Promise.resolve(pixels) };
+}
+
+function once<T>(work: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= work());
+}
+
+async function digestHex(kind: string, data: Uint8Array, revision: string, salt: string): Promise<string> {
+  const prefix = new TextEncoder().encode(`${kind}\n${revision}\n${salt}\n`);
+  const message = new Uint8Array(prefix.length + data.length);
   message.set(prefix);
-  message.set(pixels, prefix.length);
+  message.set(data, prefix.length);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", message));
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -46,27 +46,26 @@ export type UpstreamRequest = {
  */
 export async function* generate(gpu: GpuClients, held: HeldKeys, request: UpstreamRequest): AsyncGenerator<GenerateResponse> {
   const { imageSize, imageTokens, featureDim } = request.manifest.vision;
-  const call = (full: boolean) =>
-    gpu.inference.generate(
-      {
-        requestId: request.requestId,
-        inputIds: request.inputIds,
-        sampling: request.sampling,
-        images: request.images.map((image) =>
-          !full && held.has(image.key)
-            ? { key: image.key }
-            : {
-                key: image.key,
-                pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], image.pixels),
-                ...(image.features ? { siglipFeatures: encodeTensor(DataType.FLOAT16, [imageTokens, featureDim], image.features) } : {}),
-              },
-        ),
-      },
+  const call = async (full: boolean) => {
+    const images = await Promise.all(
+      request.images.map(async (image) =>
+        !full && held.has(image.key)
+          ? { key: image.key }
+          : {
+              key: image.key,
+              pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], await image.pixels()),
+              ...(image.features ? { siglipFeatures: encodeTensor(DataType.FLOAT16, [imageTokens, featureDim], image.features) } : {}),
+            },
+      ),
+    );
+    return gpu.inference.generate(
+      { requestId: request.requestId, inputIds: request.inputIds, sampling: request.sampling, images },
       { timeoutMs: request.timeoutMs, signal: request.signal },
     );
+  };
   let first = true;
   try {
-    for await (const message of call(false)) {
+    for await (const message of await call(false)) {
       if (first) for (const image of request.images) held.add(image.key);
       first = false;
       yield message;
@@ -74,7 +73,7 @@ export async function* generate(gpu: GpuClients, held: HeldKeys, request: Upstre
   } catch (error) {
     if (!first || ConnectError.from(error).code !== Code.NotFound) throw error;
     for (const image of request.images) held.delete(image.key);
-    for await (const message of call(true)) {
+    for await (const message of await call(true)) {
       if (first) for (const image of request.images) held.add(image.key);
       first = false;
       yield message;
