@@ -1,7 +1,8 @@
+import { uprightPixels } from "./decode/orientation.ts";
 import { padColour } from "./pad-colour.ts";
-import { resizeBicubic } from "./resize-bicubic.ts";
-import { assertRgbImage, type RgbImage } from "./rgb-image.ts";
-import { expandToSquare, toPlanar } from "./square.ts";
+import { resizeView } from "./resize-bicubic.ts";
+import type { RgbImage } from "./rgb-image.ts";
+import { squareCanvas, squarePlacement, toPlanar } from "./square.ts";
 import { targetSize } from "./target-size.ts";
 
 export interface PreprocessOptions {
@@ -24,12 +25,16 @@ export interface PreprocessedImage {
 /**
  * DeepSeek-VL's `VLMImageProcessor.resize` on a decoded RGB image: Pillow bicubic resize so the
  * long side is `imageSize`, then pad to a square with the mean colour. The uint8 result is what
- * the reference rescales by 1/255; normalization happens inside the vision towers.
+ * the reference rescales by 1/255; normalization happens inside the vision towers. A decoded image is
+ * read through its EXIF turn (never turned as a whole), and resized straight onto the padded square.
  */
 export function preprocess(image: RgbImage, options: PreprocessOptions): PreprocessedImage {
-  assertRgbImage(image);
+  const view = uprightPixels(image);
   const colour = padColour(options.imageMean);
   const size = targetSize(image.width, image.height, options.imageSize, options.minSize);
-  const padded = expandToSquare(resizeBicubic(image, size.width, size.height), colour);
-  return { data: toPlanar(padded), size: padded.width, padded };
+  const { side, left, top } = squarePlacement(size.width, size.height);
+  const data = squareCanvas(side, colour);
+  resizeView(view, size.width, size.height, { data, offset: (top * side + left) * 3, rowBytes: side * 3 });
+  const padded = { data, width: side, height: side };
+  return { data: toPlanar(padded), size: side, padded };
 }

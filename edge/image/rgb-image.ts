@@ -23,3 +23,14 @@ export function assertRgbImage(image: RgbImage): void {
 export function isPositiveInteger(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 1;
 }
+
+/**
+ * 8-bit pixels as a decoder hands them over, interleaved row-major: `channels` bytes per pixel, RGB
+ * or RGBA (whose alpha is ignored, as Pillow's `convert("RGB")` drops it).
+ */
+export interface Pixels {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 3 | 4;
+}

@@ -2,7 +2,7 @@ import mozjpegFactory from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
 import webpFactory from "@jsquash/webp/codec/dec/webp_dec.js";
 
 import { ImageError } from "../errors.ts";
-import type { RgbImage } from "../rgb-image.ts";
+import type { Pixels } from "../rgb-image.ts";
 
 /**
  * The compiled WebAssembly of the codecs. In workerd these come from static `.wasm` imports
@@ -124,25 +124,20 @@ async function decodeRgba(spec: CodecSpec, wasm: WebAssembly.Module, bytes: Uint
   return image;
 }
 
-/** RGBA to RGB in place (the alpha is dropped, as Pillow's `convert("RGB")` drops it). */
-function dropAlpha({ data, width, height }: RgbaImage): RgbImage {
-  const pixels = width * height;
-  if (data.length !== pixels * 4) throw new ImageError("corrupt_image", "codec returned a buffer of the wrong size");
-  const rgb = new Uint8Array(data.buffer, data.byteOffset, pixels * 3);
-  for (let i = 0, o = 0, end = pixels * 4; i < end; i += 4, o += 3) {
-    rgb[o] = data[i]!;
-    rgb[o + 1] = data[i + 1]!;
-    rgb[o + 2] = data[i + 2]!;
+/** The codec's RGBA as pixels; the alpha is left for the reader to skip. */
+function rgbaPixels({ data, width, height }: RgbaImage): Pixels {
+  if (data.length !== width * height * 4) {
+    throw new ImageError("corrupt_image", "codec returned a buffer of the wrong size");
   }
-  return { data: rgb, width, height };
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels: 4 };
 }
 
-/** Baseline or progressive JPEG (grey, YCbCr or RGB) to RGB, with libjpeg's defaults: ISLOW IDCT, fancy upsampling. */
-export async function decodeJpegWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module): Promise<RgbImage> {
-  return dropAlpha(await decodeRgba(JPEG, wasm, bytes));
+/** Baseline or progressive JPEG (grey, YCbCr or RGB) to RGBA, with libjpeg's defaults: ISLOW IDCT, fancy upsampling. */
+export async function decodeJpegWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module): Promise<Pixels> {
+  return rgbaPixels(await decodeRgba(JPEG, wasm, bytes));
 }
 
-/** Lossy or lossless still WebP to RGB. */
-export async function decodeWebpWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module): Promise<RgbImage> {
-  return dropAlpha(await decodeRgba(WEBP, wasm, bytes));
+/** Lossy or lossless still WebP to RGBA. */
+export async function decodeWebpWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module): Promise<Pixels> {
+  return rgbaPixels(await decodeRgba(WEBP, wasm, bytes));
 }

@@ -1,17 +1,18 @@
 import { ImageError } from "../errors.ts";
-import { isPositiveInteger, type RgbImage } from "../rgb-image.ts";
+import { isPositiveInteger, type Pixels, type RgbImage } from "../rgb-image.ts";
 import { type CodecWasm, decodeJpegWithWasmCodec, decodeWebpWithWasmCodec } from "./codecs.ts";
 import { assertPixelCount, readContainer } from "./header.ts";
 import { decodeJpegInTypeScript } from "./jpeg-color.ts";
 import { hasEndOfImage, type JpegFrame } from "./jpeg-structure.ts";
-import { applyOrientation } from "./orientation.ts";
+import { uprightImage } from "./orientation.ts";
 import { decodePng } from "./png-decode.ts";
 
 /**
  * 8 Mi pixels (3264x2448 passes). The cap bounds memory: a decode holds about 4 bytes per pixel in the
- * codec's memory (RGBA), 4 more in JS, 3 more to turn the image for orientations 5..8, and a progressive
- * JPEG another 3 in coefficients. Measured in workerd (npm run bench -- preprocess): a 12 MP photo grows
- * the process by 140-175 MiB, over a Worker's 128 MB; 8 MP by 100-125 MiB. Apps downscale larger photos.
+ * codec's memory (RGBA) and 4 more in JS (the codec's RGBA, which `preprocess` reads in place, through
+ * the EXIF turn), and a progressive JPEG another 3 in coefficients. Measured in workerd, first / second
+ * request of a fresh isolate: a 12 MP photo with orientation 6 grows the process by 140 / 118 MiB, over
+ * a Worker's 128 MB; 8 MP by 104 / 83 MiB. Apps downscale larger photos.
  */
 export const DEFAULT_MAX_PIXELS = 1 << 23;
 
@@ -36,7 +37,8 @@ export interface DecodeOptions {
 /**
  * A JPEG, PNG or WebP to the 8-bit RGB image Pillow gives for
  * `ImageOps.exif_transpose(Image.open(f)).convert("RGB")`: the format from the magic bytes, the
- * pixel count checked from the header first, EXIF orientation applied, alpha dropped.
+ * pixel count checked from the header first, EXIF orientation applied, alpha dropped. Both happen
+ * when `data` is first read; `preprocess` and `resizeBicubic` read the decoded pixels in place instead.
  * Throws `ImageError`: "unsupported_format", "corrupt_image" or "too_many_pixels".
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
@@ -47,11 +49,11 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   const container = readContainer(bytes);
   const { header } = container;
   assertPixelCount(header, maxPixels);
-  let image: RgbImage;
+  let image: Pixels;
   switch (container.format) {
     case "jpeg":
       if (needsTypeScriptJpeg(container.jpeg)) {
-        image = decodeJpegInTypeScript(bytes);
+        image = { ...decodeJpegInTypeScript(bytes), channels: 3 };
         break;
       }
       if (!hasEndOfImage(bytes)) {
@@ -60,7 +62,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       image = await decodeJpegWithWasmCodec(bytes, wasm.jpeg);
       break;
     case "png":
-      image = await decodePng(container.png);
+      image = { ...(await decodePng(container.png)), channels: 3 };
       break;
     case "webp":
       image = await decodeWebpWithWasmCodec(bytes, wasm.webp);
@@ -72,5 +74,5 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       `decoded ${image.width}x${image.height} pixels where the header declares ${header.width}x${header.height}`,
     );
   }
-  return applyOrientation(image, header.orientation ?? 1);
+  return uprightImage(image, header.orientation ?? 1);
 }
