@@ -63,7 +63,8 @@ export async function repeatImageBenchmark(options: RepeatImageOptions = {}): Pr
     counter = await startByteCounter({ host: "127.0.0.1", port: gpu.port });
     // A salt of its own gives every run new content keys: wrangler dev keeps the Cache API's entries (SigLIP
     // features) between runs, and a photo found there would not be cold.
-    const vars = { GPU_SERVICE_URL: counter.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, CACHE_KEY_SALT: randomSecret() };
+    // The photos are 12 MP: above the edge's default pixel cap (sized for a Worker's 128 MB), so the local edge lifts it.
+    const vars = { GPU_SERVICE_URL: counter.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, CACHE_KEY_SALT: randomSecret(), MAX_IMAGE_PIXELS: "16777216" };
     edge = await startEdge(vars, { assetsDir: assets });
     const client = new OpenAI({ baseURL: `${edge.url}/v1`, apiKey, maxRetries: 0 });
     const bytes = counter;
