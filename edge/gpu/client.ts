@@ -27,14 +27,34 @@ export function createGpuClients(baseUrl: string, secret: string): GpuClients {
 }
 
 /**
- * workerd rejects connect-web's `redirect: "error"`, and a refused connection surfaces as a bare
- * TypeError: send `redirect: "manual"` and report network failures as UNAVAILABLE.
+ * workerd rejects connect-web's `redirect: "error"`, and a refused or broken connection surfaces as a
+ * bare error: send `redirect: "manual"` and report network failures as UNAVAILABLE.
  */
 async function upstreamFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const unavailable = (what: string, error: unknown) => {
+    if (init?.signal?.aborted) return error;
+    return new ConnectError(`${what}: ${String(error)}`, Code.Unavailable);
+  };
+  let response: Response;
   try {
-    return await fetch(input, { ...init, redirect: "manual" });
+    response = await fetch(input, { ...init, redirect: "manual" });
   } catch (error) {
-    if (init?.signal?.aborted) throw error;
-    throw new ConnectError(`cannot reach the GPU service: ${String(error)}`, Code.Unavailable);
+    throw unavailable("cannot reach the GPU service", error);
   }
+  if (!response.body) return response;
+  // A connection that breaks mid-stream (the service died) is UNAVAILABLE too, as gRPC defines it.
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        controller.error(unavailable("the connection to the GPU service broke", error));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

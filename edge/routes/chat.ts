@@ -123,13 +123,24 @@ export function chatRoutes() {
           });
         }
 
+        // The first event (the first token, or the end) comes before the 200: a GPU service that is busy,
+        // stalled or down answers with its own status (429, 504, 503), not an error inside a 200 stream.
+        const iterator = events[Symbol.asyncIterator]();
+        let first: IteratorResult<CompletionEvent>;
+        try {
+          first = await iterator.next();
+        } catch (error) {
+          abort.abort();
+          throw error instanceof ApiError ? error : fromUpstream(error, config.retryAfterSeconds);
+        }
         const includeUsage = request.stream_options?.include_usage === true;
         return streamSSE(c, async (stream) => {
           stream.onAbort(() => abort.abort());
           const send = (payload: object) => stream.writeSSE({ data: JSON.stringify(payload) });
           try {
             await send({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }] });
-            for await (const event of events) {
+            for (let next = first; !next.done; next = await iterator.next()) {
+              const event = next.value;
               if (event.type === "text") {
                 await send({ ...base, choices: [{ index: 0, delta: { content: event.text }, logprobs: null, finish_reason: null }] });
                 continue;

@@ -84,6 +84,8 @@ export class GenerationEngine {
   readonly #exclusive: (() => Promise<void>)[] = [];
   #wake: (() => void) | undefined;
   #running = false;
+  /** Sequences between leaving the queue and joining the batch. */
+  #prefilling = 0;
 
   constructor(model: VisionLanguageModel, vision: VisionEncoder, options: EngineOptions, log: Logger, events: EngineEvents = {}) {
     this.#model = model;
@@ -106,7 +108,10 @@ export class GenerationEngine {
 
   /** Queues a request; resolves when it finishes. Refused at once when the queue is full. */
   generate(request: GenerationRequest): Promise<GenerationResult> {
-    if (this.#waiting.length >= this.#options.maxQueue) {
+    // Capacity is the free places in the batch plus the queue: requests waiting only for a prefill to end
+    // do not count against the queue.
+    const freePlaces = Math.max(0, this.#options.maxBatch - this.#batch.size - this.#prefilling);
+    if (this.#waiting.length >= this.#options.maxQueue + freePlaces) {
       return Promise.reject(
         new ConnectError(`queue full (${this.#waiting.length} waiting)`, Code.ResourceExhausted, {
           "retry-after-ms": String(this.#options.retryAfterMs),
@@ -157,7 +162,12 @@ export class GenerationEngine {
       while (this.#waiting.length > 0 && this.#batch.size < this.#options.maxBatch) {
         const sequence = this.#waiting.shift()!;
         this.#events.onQueueDepth?.(this.#waiting.length);
-        await this.#prefill(sequence);
+        this.#prefilling++;
+        try {
+          await this.#prefill(sequence);
+        } finally {
+          this.#prefilling--;
+        }
         if (this.#exclusive.length > 0) break;
       }
       if (this.#batch.size > 0) {

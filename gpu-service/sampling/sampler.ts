@@ -44,6 +44,8 @@ export class TokenSampler {
   readonly #heap: Float32Array;
   /** Side list: top-k ties with the heap's minimum that did not fit in it, then top-p's boundary bucket. */
   readonly #ties: Int32Array;
+  /** Positions of the kept tokens in ascending id, for the draw. */
+  readonly #order: Int32Array;
   /** Top-p's bucket of each token in play (same order as #ids) and the probability mass per bucket. */
   readonly #buckets: Uint16Array;
   readonly #massByBucket = new Float64Array(BUCKETS);
@@ -61,6 +63,7 @@ export class TokenSampler {
     this.#weights = new Float64Array(vocabSize);
     this.#heap = new Float32Array(vocabSize);
     this.#ties = new Int32Array(vocabSize);
+    this.#order = new Int32Array(vocabSize);
     this.#buckets = new Uint16Array(vocabSize);
   }
 
@@ -267,21 +270,33 @@ export class TokenSampler {
   }
 
   /** Inverse CDF over the kept tokens in their held order: the first whose cumulative weight exceeds u·total. */
+  /**
+   * Walks the kept tokens in ascending id, as torch.multinomial does: the draw then depends only on the
+   * distribution, not on the order selection left the candidates in, so a last-ulp difference between a
+   * batched and a solo decode step cannot swap two candidates under the same uniform.
+   */
   #draw(count: number, uniform: number): number {
+    const ids = this.#ids;
     const weights = this.#weights;
+    const order = this.#order;
+    for (let j = 0; j < count; j++) order[j] = j;
+    let ascending = true;
+    for (let j = 1; j < count && ascending; j++) ascending = ids[j - 1]! < ids[j]!;
+    if (!ascending) order.subarray(0, count).sort((a, b) => ids[a]! - ids[b]!);
     let total = 0;
-    for (let j = 0; j < count; j++) total += weights[j]!;
+    for (let j = 0; j < count; j++) total += weights[order[j]!]!;
     const target = uniform * total;
     let cumulative = 0;
     let last = 0;
     for (let j = 0; j < count; j++) {
-      const weight = weights[j]!;
+      const index = order[j]!;
+      const weight = weights[index]!;
       if (weight === 0) continue;
       cumulative += weight;
-      last = j;
-      if (cumulative > target) return this.#ids[j]!;
+      last = index;
+      if (cumulative > target) return ids[index]!;
     }
-    return this.#ids[last]!; // u·total rounded up to total
+    return ids[last]!; // u·total rounded up to total
   }
 }
 

@@ -1,0 +1,283 @@
+// `npm run stress [-- --minutes 10 --concurrency 4 --sample-seconds 5 --warmup-minutes 1 --max-growth 10]`:
+// a soak of the whole system on loopback (the real GPU service process and the edge Worker in workerd, on the
+// embedded tiny model). Mixed traffic through the edge — text and images (new and repeated), JSON and SSE,
+// some streams cancelled mid-way — for a fixed time, with the RSS of the GPU service and of workerd sampled
+// throughout. Prints the samples, the requests by outcome, and a verdict: memory is flat when the mean of
+// the last third of the post-warm-up samples is within --max-growth % of the first third's. Never part of
+// `npm test`; it stops by itself at the end of its time.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ensureDefaultModel } from "../converter/index.ts";
+import {
+  ROOT,
+  descendantPids,
+  postChat,
+  prepareEdgeAssets,
+  randomSecret,
+  readChatStream,
+  rssBytes,
+  startEdge,
+  startGpuService,
+  totalRssBytes,
+  type Running,
+} from "../processes/index.ts";
+import { encodePng } from "../scripts/png.ts";
+import type { Manifest } from "../shared/manifest/index.ts";
+import { noiseImage } from "./images.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "4" },
+    "sample-seconds": { type: "string", default: "5" },
+    "warmup-minutes": { type: "string", default: "1" },
+    "max-growth": { type: "string", default: "10" },
+  },
+});
+
+const options = {
+  durationMs: Number(flags.minutes) * 60_000,
+  concurrency: Number(flags.concurrency),
+  sampleMs: Number(flags["sample-seconds"]) * 1000,
+  warmupMs: Number(flags["warmup-minutes"]) * 60_000,
+  maxGrowthPercent: Number(flags["max-growth"]),
+};
+for (const [name, value] of Object.entries(options)) {
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`stress: ${name} must be a positive number, got ${value}`);
+    process.exit(2);
+  }
+}
+if (options.warmupMs >= options.durationMs) {
+  console.error("stress: --warmup-minutes must be shorter than --minutes");
+  process.exit(2);
+}
+
+/** The longest any one request may take before it counts as hung (and is abandoned). */
+const REQUEST_GUARD_MS = 120_000;
+/** Images the "repeated" traffic draws from: after their first use they travel as keys. */
+const REPEATED_IMAGES = 4;
+/** Caches small enough to fill during warm-up, so their growth is not mistaken for a leak afterwards. */
+const GPU_ENCODER_CACHE_BYTES = 4 * 1024 * 1024;
+const EDGE_FEATURE_CACHE_BYTES = 2 * 1024 * 1024;
+
+type Kind = "text" | "text-stream" | "new-image" | "repeated-image" | "cancelled-stream";
+/** Share of each kind of request in the traffic (sums to 1). */
+const MIX: [Kind, number][] = [
+  ["text", 0.3],
+  ["text-stream", 0.2],
+  ["new-image", 0.15],
+  ["repeated-image", 0.2],
+  ["cancelled-stream", 0.15],
+];
+
+/** A small seeded generator (mulberry32): the same traffic on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const dataUrl = (size: number, seed: number) => `data:image/png;base64,${Buffer.from(encodePng(noiseImage(size, seed), size, size)).toString("base64")}`;
+
+type Sample = { atMs: number; gpuRss: number; workerdRss: number; workerdRestarts: number; finished: number; inFlight: number };
+
+class Soak {
+  readonly outcomes = new Map<string, number>();
+  readonly samples: Sample[] = [];
+  finished = 0;
+  inFlight = 0;
+  readonly #edge: Running;
+  readonly #manifest: Manifest;
+  readonly #apiKey: string;
+  readonly #repeated = Array.from({ length: REPEATED_IMAGES }, (_, i) => dataUrl(160 + 32 * i, 10_000 + i));
+  #newImages = 0;
+
+  constructor(edge: Running, manifest: Manifest, apiKey: string) {
+    this.#edge = edge;
+    this.#manifest = manifest;
+    this.#apiKey = apiKey;
+  }
+
+  count(outcome: string): void {
+    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+  }
+
+  /** One worker: requests back to back until the deadline. */
+  async worker(id: number, deadline: number): Promise<void> {
+    const next = random(id + 1);
+    while (Date.now() < deadline) {
+      const pick = next();
+      let sum = 0;
+      const kind = MIX.find(([, share]) => (sum += share) > pick)?.[0] ?? "text";
+      this.inFlight++;
+      try {
+        this.count(await this.request(kind, next));
+      } catch (error) {
+        this.count(`${kind}: client error ${(error as Error).name}: ${(error as Error).message}`);
+      } finally {
+        this.inFlight--;
+        this.finished++;
+      }
+    }
+  }
+
+  /** One request of `kind`; resolves with its outcome label. */
+  async request(kind: Kind, next: () => number): Promise<string> {
+    const image =
+      kind === "new-image"
+        ? dataUrl(96 + Math.floor(next() * 224), 1 + this.#newImages++)
+        : kind === "repeated-image"
+          ? this.#repeated[Math.floor(next() * REPEATED_IMAGES)]!
+          : undefined;
+    const stream = kind === "text-stream" || kind === "cancelled-stream" || (image !== undefined && next() < 0.5);
+    const content = image === undefined ? "Tell me about the sea." : [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "Describe this." }];
+    const sampled = next() < 0.5;
+    const body = {
+      model: this.#manifest.name,
+      messages: [{ role: "user", content }],
+      max_tokens: kind === "cancelled-stream" ? 400 : 8 + Math.floor(next() * 40),
+      ...(sampled ? { temperature: 0.8, seed: Math.floor(next() * 1e9) } : {}),
+      ...(stream ? { stream: true } : {}),
+    };
+    const cancel = new AbortController();
+    const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout(REQUEST_GUARD_MS)]);
+    const response = await postChat(this.#edge.url, this.#apiKey, body, signal);
+    const label = `${kind}${stream ? " (SSE)" : ""}: ${response.status}`;
+    if (response.status !== 200 || !stream) {
+      await response.arrayBuffer();
+      return label;
+    }
+    const cancelAfter = kind === "cancelled-stream" ? 2 + Math.floor(next() * 5) : Infinity;
+    try {
+      const ended = await readChatStream(response, (chunks) => chunks >= cancelAfter && cancel.abort());
+      return `${label} ${ended.end === "error" ? `error event ${ended.error?.code}` : ended.end}`;
+    } catch (error) {
+      if (cancel.signal.aborted) return `${label} cancelled by the client`;
+      throw error;
+    }
+  }
+}
+
+/** Mean of the first and last thirds of `values`, and the growth between them in %. */
+function growth(values: number[]): { first: number; last: number; percent: number } {
+  const third = Math.max(1, Math.floor(values.length / 3));
+  const mean = (part: number[]) => part.reduce((sum, value) => sum + value, 0) / part.length;
+  const first = mean(values.slice(0, third));
+  const last = mean(values.slice(-third));
+  return { first, last, percent: ((last - first) / first) * 100 };
+}
+
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const clock = (ms: number) => `${String(Math.floor(ms / 60_000)).padStart(2, "0")}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}`;
+
+async function main(): Promise<boolean> {
+  const modelDir = join(ROOT, ".cache/default-model");
+  const manifest = await ensureDefaultModel(modelDir);
+  const assets = await mkdtemp(join(tmpdir(), "stress-edge-assets-"));
+  await prepareEdgeAssets(modelDir, assets);
+  const secret = randomSecret();
+  const apiKey = `sk-stress-${randomSecret()}`;
+  const running: Running[] = [];
+  const stopAll = async () => {
+    await Promise.all(running.map((each) => each.stop()));
+    await rm(assets, { recursive: true, force: true });
+  };
+  // The processes run detached (their own process groups): stop them when this runner is interrupted.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll().then(() => process.exit(130)));
+
+  try {
+    const gpu = await startGpuService({
+      secret,
+      env: { MODEL_DIR: modelDir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_ENCODER_CACHE_BYTES: String(GPU_ENCODER_CACHE_BYTES) },
+    });
+    running.push(gpu);
+    const edge = await startEdge(
+      { GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, FEATURE_CACHE_BYTES: String(EDGE_FEATURE_CACHE_BYTES) },
+      { assetsDir: assets },
+    );
+    running.push(edge);
+    // wrangler runs workerd processes (its entry proxy and the Worker's runtime) and may replace them: they
+    // are looked up at every sample, and a pid that disappears counts as a restart.
+    const seenWorkerd = new Set(descendantPids(edge.process.pid!, "workerd"));
+    if (seenWorkerd.size === 0) throw new Error("no workerd process found under wrangler");
+    let workerdRestarts = 0;
+    const workerdRss = () => {
+      const current = descendantPids(edge.process.pid!, "workerd");
+      for (const pid of seenWorkerd) {
+        if (current.includes(pid)) continue;
+        workerdRestarts++;
+        seenWorkerd.delete(pid);
+      }
+      for (const pid of current) seenWorkerd.add(pid);
+      return totalRssBytes(current);
+    };
+
+    console.log(`stress: ${flags.minutes} min, ${options.concurrency} concurrent clients, RSS every ${flags["sample-seconds"]} s, warm-up ${flags["warmup-minutes"]} min`);
+    console.log(`model ${manifest.name}; GPU service pid ${gpu.process.pid}; workerd pids ${[...seenWorkerd].join(", ")}`);
+    console.log(`traffic: ${MIX.map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(", ")}\n`);
+    console.log("  time   GPU RSS MiB  workerd RSS MiB  workerd restarts  requests done  in flight");
+
+    const soak = new Soak(edge, manifest, apiKey);
+    const started = Date.now();
+    const sample = () => {
+      const entry = {
+        atMs: Date.now() - started,
+        gpuRss: rssBytes(gpu.process.pid!) ?? 0,
+        workerdRss: workerdRss(),
+        workerdRestarts,
+        finished: soak.finished,
+        inFlight: soak.inFlight,
+      };
+      soak.samples.push(entry);
+      const phase = entry.atMs < options.warmupMs ? "  (warm-up)" : "";
+      console.log(
+        `  ${clock(entry.atMs)}  ${mib(entry.gpuRss).padStart(11)}  ${mib(entry.workerdRss).padStart(15)}  ${String(entry.workerdRestarts).padStart(16)}  ` +
+          `${String(entry.finished).padStart(13)}  ${String(entry.inFlight).padStart(9)}${phase}`,
+      );
+    };
+    sample();
+    const sampler = setInterval(sample, options.sampleMs);
+    const deadline = started + options.durationMs;
+    await Promise.all(Array.from({ length: options.concurrency }, (_, id) => soak.worker(id, deadline)));
+    clearInterval(sampler);
+    sample();
+
+    const health = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+    const measured = soak.samples.filter((entry) => entry.atMs >= options.warmupMs);
+    const verdicts = (["gpuRss", "workerdRss"] as const).map((key) => {
+      const { first, last, percent } = growth(measured.map((entry) => entry[key]));
+      const name = key === "gpuRss" ? "GPU service" : "workerd";
+      // A replaced process starts small again: its growth is hidden, so a restart fails the verdict by itself.
+      const restarts = key === "workerdRss" ? workerdRestarts : 0;
+      const flat = percent <= options.maxGrowthPercent && restarts === 0;
+      const state = restarts > 0 ? `RESTARTED ${restarts} time(s) (growth hidden)` : flat ? "flat" : "GROWING";
+      console.log(`  ${name.padEnd(12)} first third ${mib(first)} MiB, last third ${mib(last)} MiB: ${percent >= 0 ? "+" : ""}${percent.toFixed(1)}% ${state}`);
+      return flat;
+    });
+
+    console.log(`\nrequests by outcome (${soak.finished} in ${clock(Date.now() - started)}):`);
+    for (const [outcome, count] of [...soak.outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${outcome}`);
+    const truncated = [...soak.outcomes.keys()].filter((outcome) => outcome.endsWith(" truncated"));
+    const warnings = [...new Set(edge.output().split("\n").filter((line) => /error|exceeded|crash|restart|memory|fatal/i.test(line)))];
+    if (warnings.length > 0) console.log(`\nwrangler/workerd log lines worth a look (${warnings.length}):\n${warnings.slice(0, 20).map((line) => `  ${line.slice(0, 300)}`).join("\n")}`);
+    console.log(`\nedge /healthz at the end: ${health.status}`);
+    const flat = verdicts.every(Boolean);
+    const verdict = flat && health.status === 200 && truncated.length === 0;
+    console.log(
+      `verdict: ${verdict ? "PASS" : "FAIL"} — RSS ${flat ? "flat" : "growing"} after warm-up (allowed +${options.maxGrowthPercent}%), ` +
+        `${truncated.length === 0 ? "no stream truncated" : "truncated streams"}, edge ${health.status === 200 ? "healthy" : "unhealthy"}`,
+    );
+    return verdict;
+  } finally {
+    await stopAll();
+  }
+}
+
+process.exit((await main()) ? 0 : 1);
