@@ -55,7 +55,8 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
     response.once("close", () => state.callEnded());
     handler(request, response);
   };
-  const http1 = createHttp1Server(tracked);
+  // A client that declares a body and then stalls must not hold a socket for Node's default 5 minutes.
+  const http1 = createHttp1Server({ headersTimeout: 10_000, requestTimeout: 60_000 }, tracked);
   const http2 = config.grpcPort === 0 ? undefined : createHttp2Server(tracked);
   const http2Sessions = new Set<ServerHttp2Session>();
   http2?.on("session", (session) => {
