@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, test } from "vitest";
+import { generateWithPillow } from "./pillow.ts";
 
 import {
   type CodecWasm,
@@ -20,7 +20,6 @@ import { nodeCodecWasm } from "../../scripts/node-codecs.ts";
 // set of JPEG, PNG and WebP files and Pillow's `ImageOps.exif_transpose(Image.open(f)).convert("RGB")`
 // of each; every file is decoded here and compared.
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./decode_images.py", import.meta.url));
 
 type Reference =
@@ -43,14 +42,8 @@ interface Case {
 const dir = mkdtempSync(join(tmpdir(), "pillow-decode-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function generate(): Case[] {
-  const run = spawnSync(PYTHON, [SCRIPT, dir], { encoding: "utf8" });
-  if (run.error) throw run.error;
-  if (run.status !== 0) throw new Error(`${PYTHON} ${SCRIPT} exited with ${run.status}: ${run.stderr}`);
-  return JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Case[];
-}
 
-const cases = generate();
+const cases = generateWithPillow<Case>(SCRIPT, dir);
 const wasm = nodeCodecWasm();
 const bytesOf = (c: Case) => new Uint8Array(readFileSync(join(dir, c.file)));
 

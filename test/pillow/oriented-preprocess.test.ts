@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, test } from "vitest";
+import { difference, generateWithPillow } from "./pillow.ts";
 
 import { decodeImage, preprocess, resizeBicubic } from "../../edge/image/index.ts";
 import { nodeCodecWasm } from "../../scripts/node-codecs.ts";
@@ -13,7 +13,6 @@ import { nodeCodecWasm } from "../../scripts/node-codecs.ts";
 // resizeBicubic read the stored pixels through the turn (never turned as a whole), which must give
 // what Pillow gives after `ImageOps.exif_transpose`, for every orientation and every decoder.
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./oriented_pipeline.py", import.meta.url));
 const MODELS = [
   { imageSize: 384, imageMean: [0.5, 0.5, 0.5] },
@@ -34,33 +33,12 @@ interface Case {
 const dir = mkdtempSync(join(tmpdir(), "pillow-oriented-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function generate(): Case[] {
-  const run = spawnSync(PYTHON, [SCRIPT, dir], { encoding: "utf8" });
-  if (run.error) throw run.error;
-  if (run.status !== 0) throw new Error(`${PYTHON} ${SCRIPT} exited with ${run.status}: ${run.stderr}`);
-  return JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Case[];
-}
 
-const cases = generate();
+const cases = generateWithPillow<Case>(SCRIPT, dir);
 const wasm = nodeCodecWasm();
 const read = (file: string) => new Uint8Array(readFileSync(join(dir, file)));
 /** A fresh decode: its pixels not yet turned, as the chat route hands it to preprocess. */
 const decode = (c: Case) => decodeImage(read(c.file), { wasm });
-
-/** A short account of how two byte arrays differ, or null when they are equal. */
-function difference(actual: Uint8Array, expected: Uint8Array): string | null {
-  if (actual.length !== expected.length) return `length ${actual.length}, Pillow ${expected.length}`;
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < actual.length; i++) {
-    if (actual[i] !== expected[i]) {
-      if (first < 0) first = i;
-      count++;
-    }
-  }
-  if (count === 0) return null;
-  return `${count} of ${actual.length} bytes differ, first at ${first}: ${actual[first]}, Pillow ${expected[first]}`;
-}
 
 test("the generated set covers every orientation, both axis orders and every decoder", () => {
   const orientations = new Set(cases.map((c) => Number(c.name.at(-1))));

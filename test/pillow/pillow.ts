@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { RgbImage } from "../../edge/image/index.ts";
@@ -69,4 +71,30 @@ export function runPillow(requests: readonly PillowRequest[]): PillowResult[] {
   }
   if (offset !== output.length) throw new Error(`Pillow answered ${output.length - offset} unexpected trailing bytes`);
   return results;
+}
+
+/**
+ * Runs a Python script that writes generated images and `manifest.json` into `dir` (Pillow's reading of
+ * each included), and returns the manifest's cases.
+ */
+export function generateWithPillow<Case>(script: string, dir: string): Case[] {
+  const run = spawnSync(PYTHON, [script, dir], { encoding: "utf8" });
+  if (run.error) throw run.error;
+  if (run.status !== 0) throw new Error(`${PYTHON} ${script} exited with ${run.status}: ${run.stderr}`);
+  return JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Case[];
+}
+
+/** A short account of how two byte arrays differ, or null when they are equal. */
+export function difference(actual: Uint8Array, expected: Uint8Array): string | null {
+  if (actual.length !== expected.length) return `length ${actual.length}, Pillow ${expected.length}`;
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (count === 0) return null;
+  return `${count} of ${actual.length} bytes differ, first at ${first}: ${actual[first]}, Pillow ${expected[first]}`;
 }

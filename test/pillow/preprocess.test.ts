@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 
 import { preprocess, resizeBicubic, type RgbImage } from "../../edge/image/index.ts";
-import { runPillow, type PillowRequest, type PillowResult } from "./pillow.ts";
+import { difference, runPillow, type PillowRequest, type PillowResult } from "./pillow.ts";
 import { syntheticImage, type Pattern } from "./synthetic-images.ts";
 
 // Byte-for-byte parity of edge/image with Debian's Pillow running the DeepSeek-VL pipeline.
@@ -59,21 +59,6 @@ const RESIZES: readonly (ImageCase & { readonly to: readonly [number, number] })
 ];
 
 const label = (c: ImageCase) => `${c.pattern} ${c.width}x${c.height}`;
-
-/** A short account of how two byte arrays differ, or null when they are equal. */
-function difference(actual: Uint8Array, expected: Uint8Array): string | null {
-  if (actual.length !== expected.length) return `length ${actual.length}, Pillow ${expected.length}`;
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < actual.length; i++) {
-    if (actual[i] !== expected[i]) {
-      if (first < 0) first = i;
-      count++;
-    }
-  }
-  if (count === 0) return null;
-  return `${count} of ${actual.length} bytes differ, first at ${first}: ${actual[first]}, Pillow ${expected[first]}`;
-}
 
 const images = new Map<string, RgbImage>();
 let pillow: PillowResult[] = [];
