@@ -18,10 +18,14 @@ import json
 import sys
 import time
 
+import os
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-MIN_SIZE = 14
+# The official pipeline is written once, in the Pillow reference the tests compare the edge with.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "pillow"))
+from reference_preprocess import pipeline  # noqa: E402
 ORIENTATION_TAG = 0x0112
 
 
@@ -54,24 +58,11 @@ def write_photo(out, width, height, seed):
     photo(width, height, seed).save(out, "JPEG", quality=90, subsampling="4:2:0", progressive=False, exif=exif.tobytes())
 
 
-def expand2square(img, colour):
-    w, h = img.size
-    if w == h:
-        return img
-    side = max(w, h)
-    canvas = Image.new(img.mode, (side, side), colour)
-    canvas.paste(img, (0, (w - h) // 2) if w > h else ((h - w) // 2, 0))
-    return canvas
-
-
-def official(data, image_size, colour):
+def official(data, image_size, image_mean):
     """deepseek_vl's load + VLMImageProcessor.resize on a PIL image, with EXIF orientation applied on load."""
     img = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    w, h = img.size
-    m = max(w, h)
-    size = (max(int(w / m * image_size), MIN_SIZE), max(int(h / m * image_size), MIN_SIZE))
-    img = expand2square(img.resize(size, Image.BICUBIC), colour)
-    return img, np.ascontiguousarray(np.asarray(img).transpose(2, 0, 1))
+    width, height, planar = pipeline(img, image_size, image_mean)
+    return width, height, np.ascontiguousarray(planar)
 
 
 def serve():
@@ -81,11 +72,10 @@ def serve():
         if path not in files:
             with open(path, "rb") as f:
                 files[path] = f.read()
-        colour = tuple(int(float(m) * 255) for m in mean)
         started = time.perf_counter()
-        img, planar = official(files[path], int(image_size), colour)
+        width, height, planar = official(files[path], int(image_size), [float(m) for m in mean])
         ms = 1000 * (time.perf_counter() - started)
-        answer = {"ms": ms, "width": img.size[0], "height": img.size[1], "sha256": hashlib.sha256(planar.tobytes()).hexdigest()}
+        answer = {"ms": ms, "width": width, "height": height, "sha256": hashlib.sha256(planar.tobytes()).hexdigest()}
         print(json.dumps(answer), flush=True)
 
 
