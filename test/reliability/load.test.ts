@@ -2,16 +2,12 @@
 // model): what is admitted completes with exactly the tokens it gets alone with the same seed (nothing lost,
 // duplicated or crossed between streams), the excess is refused with 429 (or 503) and Retry-After, and both
 // processes stay healthy.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../shared/manifest/index.ts";
-import { postChat, prepareEdgeAssets, randomSecret, readChatStream, startEdge, startGpuService, type Running } from "../../processes/index.ts";
+import { postChat, readChatStream, startGpuService, type Running } from "../../processes/index.ts";
 import { readJson } from "../support/json.ts";
 import { gpuClients } from "../support/gpu-client.ts";
 import { gpuMetric } from "../support/metrics.ts";
-import { tinyModel } from "../support/models.ts";
+import { startTestSystem, type TestSystem } from "../support/system.ts";
 
 const MAX_BATCH = 2;
 const MAX_QUEUE = 2;
@@ -21,27 +17,20 @@ const RAMP = [1, 2, 3, 4].map((factor) => factor * CAPACITY);
 /** Long enough that a step's requests overlap at the service; short enough to keep the ramp quick. */
 const MAX_TOKENS = 48;
 
-const secret = randomSecret();
-const apiKey = `sk-test-${randomSecret()}`;
-let model: { dir: string; manifest: Manifest };
-let assets: string;
+let system: TestSystem;
+let model: TestSystem["model"];
 let gpu: Running;
 let edge: Running;
+let apiKey: string;
+let secret: string;
 
 beforeAll(async () => {
-  model = await tinyModel("hybrid");
-  assets = await mkdtemp(join(tmpdir(), "edge-assets-load-"));
-  await prepareEdgeAssets(model.dir, assets);
-  gpu = await startGpuService({
-    secret,
-    env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_MAX_BATCH: String(MAX_BATCH), GPU_SERVICE_MAX_QUEUE: String(MAX_QUEUE) },
-  });
-  edge = await startEdge({ GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey }, { assetsDir: assets });
+  system = await startTestSystem({ gpuEnv: { GPU_SERVICE_MAX_BATCH: String(MAX_BATCH), GPU_SERVICE_MAX_QUEUE: String(MAX_QUEUE) } });
+  ({ model, gpu, edge, apiKey, secret } = system);
 });
 
 afterAll(async () => {
-  await Promise.all([edge?.stop(), gpu?.stop()]);
-  if (assets) await rm(assets, { recursive: true, force: true });
+  await system?.stop();
 });
 
 /** A seeded sampling request: each seed draws its own tokens. */

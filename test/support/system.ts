@@ -13,10 +13,14 @@ export type TestSystem = {
   model: { dir: string; manifest: Manifest };
   /** A client API key the edge accepts. */
   apiKey: string;
+  /** The secret the edge and the GPU service share (for direct calls to the service). */
+  secret: string;
   stop(): Promise<void>;
 };
 
-export async function startTestSystem(options: { kind?: "hybrid" | "siglip"; edgeVars?: Record<string, string> } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  options: { kind?: "hybrid" | "siglip"; edgeVars?: Record<string, string>; gpuEnv?: Record<string, string> } = {},
+): Promise<TestSystem> {
   const secret = randomSecret();
   const apiKey = `sk-test-${randomSecret()}`;
   const model = await tinyModel(options.kind ?? "hybrid");
@@ -28,11 +32,11 @@ export async function startTestSystem(options: { kind?: "hybrid" | "siglip"; edg
   };
   try {
     await prepareEdgeAssets(model.dir, assets);
-    const gpu = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu" } });
+    const gpu = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", ...options.gpuEnv } });
     started.push(gpu);
     const edge = await startEdge({ GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, ...options.edgeVars }, { assetsDir: assets });
     started.push(edge);
-    return { edge, gpu, model, apiKey, stop };
+    return { edge, gpu, model, apiKey, secret, stop };
   } catch (error) {
     await stop();
     throw error;
