@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ByteLru } from "../../shared/cache/index.ts";
 import { DataType, type GenerateResponse, type SamplingParams } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { encodeTensor } from "../../shared/tensor/index.ts";
@@ -7,11 +8,10 @@ import type { PreparedImage } from "./images.ts";
 
 /** Keys the GPU service is believed to hold in its encoder cache (bounded; a wrong belief costs one resend). */
 export class HeldKeys {
-  readonly #keys = new Set<string>();
-  readonly #max: number;
+  readonly #keys: ByteLru<string, true>;
 
   constructor(max = 4096) {
-    this.#max = max;
+    this.#keys = new ByteLru({ maxBytes: max, sizeOf: () => 1 });
   }
 
   has(key: string): boolean {
@@ -19,9 +19,7 @@ export class HeldKeys {
   }
 
   add(key: string): void {
-    this.#keys.delete(key);
-    this.#keys.add(key);
-    if (this.#keys.size > this.#max) this.#keys.delete(this.#keys.values().next().value!);
+    this.#keys.set(key, true);
   }
 
   delete(key: string): void {
