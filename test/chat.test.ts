@@ -15,6 +15,7 @@ import { prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Runni
 import { nodeCodecWasm } from "../scripts/node-codecs.ts";
 import { gpuClients } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
+import { gpuMetric } from "./support/metrics.ts";
 import { tinyModel } from "./support/models.ts";
 import { encodePng } from "../scripts/png.ts";
 import { testImage } from "./support/images.ts";
@@ -84,12 +85,7 @@ async function direct(messages: unknown, images: Uint8Array[], maxTokens: number
   return { text: text + detokenizer.finish().text, promptTokens: ids.length, completionTokens };
 }
 
-async function metric(name: string, labels = ""): Promise<number> {
-  const text = await (await fetch(`${gpu.url}/metrics`)).text();
-  const line = text.split("\n").find((row) => row.startsWith(`${name}${labels} `));
-  if (!line) throw new Error(`metric ${name}${labels} not found`);
-  return Number(line.split(" ")[1]);
-}
+const metric = (name: string, labels?: string) => gpuMetric(gpu.url, name, labels);
 
 describe("chat completions through the official openai client", () => {
   it("answers a multi-turn, multi-image conversation token for token like a direct GPU-service run", async () => {

@@ -8,6 +8,7 @@ import type { Manifest } from "../shared/manifest/index.ts";
 import { encodeTensor, float32ToFloat16 } from "../shared/tensor/index.ts";
 import { randomSecret, startGpuService, type Running } from "../processes/index.ts";
 import { codeOf, errorOf, gpuClients } from "./support/gpu-client.ts";
+import { gpuMetric, waitFor } from "./support/metrics.ts";
 import { tinyModel } from "./support/models.ts";
 
 type Request = Partial<Omit<GenerateRequest, "sampling">> & { sampling?: Partial<NonNullable<GenerateRequest["sampling"]>> };
@@ -209,16 +210,9 @@ describe("Generate refuses malformed requests with precise codes and stays up", 
   });
 });
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${gpu.url}/metrics`)).text();
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
-  if (!match) throw new Error(`metric ${name} not found`);
-  return Number(match[1]);
-}
+const metric = (name: string, labels?: string) => gpuMetric(gpu.url, name, labels);
 
-const until = async (condition: () => Promise<boolean>) => {
-  for (let i = 0; i < 200 && !(await condition()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-};
+const until = (condition: () => Promise<boolean>) => waitFor(condition, "the service to get there");
 
 /** Starts a stream and reads it in the background; `tokens` fills as tokens arrive. */
 function openStream(overrides: Request) {
