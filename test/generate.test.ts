@@ -251,7 +251,7 @@ describe("concurrency", () => {
   });
 
   it("refuses requests beyond the batch and the queue with RESOURCE_EXHAUSTED and a retry hint, then serves again", async () => {
-    const long = { sampling: { ...greedy, maxNewTokens: 3000 } };
+    const long = { sampling: { ...greedy, maxNewTokens: 4000 } };
     const running = Array.from({ length: 4 }, () => openStream(long));
     await until(async () => running.every((stream) => stream.tokens.length > 0));
     const queued = Array.from({ length: 2 }, () => openStream(long));
@@ -259,8 +259,15 @@ describe("concurrency", () => {
     const refused = await errorOf(client().generate(request() as GenerateRequest));
     expect(refused.code).toBe(Code.ResourceExhausted);
     expect(Number(refused.metadata.get("retry-after-ms"))).toBeGreaterThan(0);
-    for (const stream of [...running, ...queued]) stream.abort.abort();
-    await Promise.all([...running, ...queued].map((stream) => stream.done));
+    // Callers that hang up while queued give their places back at once, while the batch still runs.
+    for (const stream of queued) stream.abort.abort();
+    await until(async () => (await metric("gpu_service_queue_depth")) === 0);
+    expect(await metric("gpu_service_sequences_active")).toBe(4);
+    const requeued = Array.from({ length: 2 }, () => openStream(long));
+    await until(async () => (await metric("gpu_service_queue_depth")) === 2);
+    for (const stream of [...running, ...requeued]) stream.abort.abort();
+    await Promise.all([...running, ...queued, ...requeued].map((stream) => stream.done));
+    await until(async () => (await metric("gpu_service_queue_depth")) === 0 && (await metric("gpu_service_sequences_active")) === 0);
     expect((await generate()).finished.reason).toBe(FinishReason.LENGTH);
   });
 });

@@ -120,7 +120,7 @@ export class GenerationEngine {
     }
     return new Promise((resolve, reject) => {
       const now = performance.now();
-      this.#waiting.push({
+      const sequence: Sequence = {
         request,
         generated: [],
         lastToken: -1,
@@ -130,10 +130,22 @@ export class GenerationEngine {
         decodeStartedAt: now,
         resolve,
         reject,
-      });
+      };
+      this.#waiting.push(sequence);
+      // A caller gone while waiting frees its place at once, not when the loop reaches it.
+      request.signal.addEventListener("abort", () => this.#leaveQueue(sequence), { once: true });
       this.#events.onQueueDepth?.(this.#waiting.length);
       this.#kick();
     });
+  }
+
+  #leaveQueue(sequence: Sequence): void {
+    const index = this.#waiting.indexOf(sequence);
+    if (index < 0) return;
+    this.#waiting.splice(index, 1);
+    this.#events.onQueueDepth?.(this.#waiting.length);
+    sequence.timings.queueMs = performance.now() - sequence.submittedAt;
+    this.#finish(sequence, "cancelled");
   }
 
   /** Runs `work` between decode steps, alone on the model (e.g. EncodeImages). */
