@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { DiagnosticsService } from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { InferenceService } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { followSignal } from "../signals.ts";
 
 export type GpuClients = {
   inference: Client<typeof InferenceService>;
@@ -28,33 +29,47 @@ export function createGpuClients(baseUrl: string, secret: string): GpuClients {
 
 /**
  * workerd rejects connect-web's `redirect: "error"`, and a refused or broken connection surfaces as a
- * bare error: send `redirect: "manual"` and report network failures as UNAVAILABLE.
+ * bare error: send `redirect: "manual"` and report network failures as UNAVAILABLE. The call's signal
+ * reaches workerd's fetch only through a follower unlinked once the body has ended: connect aborts its
+ * signal when every call finishes, with a reason holding the call's stack (its request message included),
+ * and workerd keeps the signals it was handed.
  */
 async function upstreamFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const follower = followSignal(init?.signal);
   const unavailable = (what: string, error: unknown) => {
-    if (init?.signal?.aborted) return error;
+    if (follower.signal.aborted) return error;
     return new ConnectError(`${what}: ${String(error)}`, Code.Unavailable);
   };
   let response: Response;
   try {
-    response = await fetch(input, { ...init, redirect: "manual" });
+    response = await fetch(input, { ...init, signal: follower.signal, redirect: "manual" });
   } catch (error) {
+    follower.unlink();
     throw unavailable("cannot reach the GPU service", error);
   }
-  if (!response.body) return response;
+  if (!response.body) {
+    follower.unlink();
+    return response;
+  }
   // A connection that breaks mid-stream (the service died) is UNAVAILABLE too, as gRPC defines it.
   const reader = response.body.getReader();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done) {
+          follower.unlink();
+          controller.close();
+        } else controller.enqueue(value);
       } catch (error) {
+        follower.unlink();
         controller.error(unavailable("the connection to the GPU service broke", error));
       }
     },
-    cancel: (reason) => reader.cancel(reason),
+    cancel: (reason) => {
+      follower.unlink();
+      return reader.cancel(reason);
+    },
   });
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

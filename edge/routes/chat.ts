@@ -18,6 +18,7 @@ import {
 import { ApiError, errorBody, fromUpstream } from "../errors.ts";
 import { workerdCodecWasm } from "../image/decode/workerd-wasm.ts";
 import { loadEdgeModel, readModelAsset, type EdgeModel } from "../model/index.ts";
+import { followSignal } from "../signals.ts";
 import { SiglipEncoderError } from "../siglip/index.ts";
 import { PromptError, checkTokenLimit, fromOpenAiMessages, renderPrompt, tokenize } from "../prompt/index.ts";
 import { requireApiKey } from "./auth.ts";
@@ -67,8 +68,8 @@ export function chatRoutes() {
         const { ids } = prompted(() => tokenize(prompt, tokenizer, { images: imageUrls.length }));
         prompted(() => checkTokenLimit({ promptTokens: ids.length, maxTokens, contextLength: manifest.llm.contextLength }));
 
-        const abort = new AbortController();
-        c.req.raw.signal?.addEventListener("abort", () => abort.abort(), { once: true });
+        // Follows the client's signal; unlinked when the response is done (see ../signals.ts).
+        const abort = followSignal(c.req.raw.signal);
         const limits = { maxPixels: config.maxImagePixels, fetchMaxBytes: config.imageFetchMaxBytes, fetchTimeoutMs: config.imageFetchTimeoutMs };
         const images = [];
         for (const [index, url] of imageUrls.entries()) {
@@ -114,6 +115,8 @@ export function chatRoutes() {
             }
           } catch (error) {
             throw fromUpstream(error, config.retryAfterSeconds);
+          } finally {
+            abort.unlink();
           }
           return c.json({
             ...base,
