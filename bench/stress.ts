@@ -1,9 +1,13 @@
-// `npm run stress [-- --minutes 10 --concurrency 4 --sample-seconds 5 --warmup-minutes 1 --max-growth 10]`:
+// `npm run stress [-- --minutes 10 --concurrency 4 --sample-seconds 5 --warmup-minutes 1 --max-growth 10 --control-seconds 60]`:
 // a soak of the whole system on loopback (the real GPU service process and the edge Worker in workerd, on the
 // embedded tiny model). Mixed traffic through the edge — text and images (new and repeated), JSON and SSE,
 // some streams cancelled mid-way — for a fixed time, with the RSS of the GPU service and of workerd sampled
-// throughout. Prints the samples, the requests by outcome, and a verdict: memory is flat when the mean of
-// the last third of the post-warm-up samples is within --max-growth % of the first third's. Never part of
+// throughout, and the Worker isolate's own memory (JavaScript heap and ArrayBuffer stores, through the inspector).
+// The local runtime (workerd under wrangler) grows by itself with every request, whatever the Worker: a control
+// run of a trivial Worker in the same runtime measures that, and workerd's growth per request is judged against
+// it. Prints the samples, the requests by outcome, and a verdict: the GPU service's RSS and the isolate's memory
+// are flat when the mean of the last third of the post-warm-up samples is within --max-growth % of the first
+// third's; workerd passes when it grows per request at most twice what the control does. Never part of
 // `npm test`; it stops by itself at the end of its time.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureDefaultModel } from "../converter/index.ts";
 import {
+  IsolateHeap,
   ROOT,
   descendantPids,
   postChat,
@@ -34,6 +39,7 @@ const { values: flags } = parseArgs({
     "sample-seconds": { type: "string", default: "5" },
     "warmup-minutes": { type: "string", default: "1" },
     "max-growth": { type: "string", default: "10" },
+    "control-seconds": { type: "string", default: "60" },
   },
 });
 
@@ -43,6 +49,7 @@ const options = {
   sampleMs: Number(flags["sample-seconds"]) * 1000,
   warmupMs: Number(flags["warmup-minutes"]) * 60_000,
   maxGrowthPercent: Number(flags["max-growth"]),
+  controlMs: Number(flags["control-seconds"]) * 1000,
 };
 for (const [name, value] of Object.entries(options)) {
   if (!Number.isFinite(value) || value <= 0) {
@@ -86,7 +93,7 @@ function random(seed: number): () => number {
 
 const dataUrl = (size: number, seed: number) => `data:image/png;base64,${Buffer.from(encodePng(noiseImage(size, seed), size, size)).toString("base64")}`;
 
-type Sample = { atMs: number; gpuRss: number; workerdRss: number; workerdRestarts: number; finished: number; inFlight: number };
+type Sample = { atMs: number; gpuRss: number; workerdRss: number; isolateMemory: number; workerdRestarts: number; finished: number; inFlight: number };
 
 class Soak {
   readonly outcomes = new Map<string, number>();
@@ -174,7 +181,46 @@ function growth(values: number[]): { first: number; last: number; percent: numbe
   return { first, last, percent: ((last - first) / first) * 100 };
 }
 
+/** Least-squares slope of memory over requests done: bytes per request. */
+function bytesPerRequest(points: [requests: number, bytes: number][]): number {
+  const n = points.length;
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const covariance = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0);
+  const variance = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  return variance === 0 ? 0 : covariance / variance;
+}
+
+/**
+ * What the runtime itself grows per request: the benchmarks' Worker answering 404 to GETs, at the soak's
+ * concurrency, its workerd RSS sampled as the edge's is (the first fifth of the run is warm-up).
+ */
+async function runtimeControl({ controlMs, concurrency, sampleMs }: typeof options): Promise<number> {
+  const control = await startEdge({}, { config: "bench/worker/wrangler.toml" });
+  try {
+    let done = 0;
+    const points: [number, number][] = [];
+    const started = Date.now();
+    const sampler = setInterval(() => {
+      if (Date.now() - started >= controlMs / 5) points.push([done, totalRssBytes(descendantPids(control.process.pid!, "workerd"))]);
+    }, Math.min(sampleMs, controlMs / 10));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() - started < controlMs) {
+          await (await fetch(`${control.url}/`, { signal: AbortSignal.timeout(REQUEST_GUARD_MS) })).arrayBuffer();
+          done++;
+        }
+      }),
+    );
+    clearInterval(sampler);
+    return bytesPerRequest(points);
+  } finally {
+    await control.stop();
+  }
+}
+
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 const clock = (ms: number) => `${String(Math.floor(ms / 60_000)).padStart(2, "0")}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}`;
 
 async function main(): Promise<boolean> {
@@ -219,10 +265,21 @@ async function main(): Promise<boolean> {
       return totalRssBytes(current);
     };
 
+    // The isolate's memory (heap and ArrayBuffer stores), read every second; each sample keeps the lowest
+    // reading since the last one, which is close to what survives garbage collection.
+    const heap = await IsolateHeap.connect(edge.inspectorPort);
+    let heapLow = Infinity;
+    const readHeap = async () => {
+      const usage = await heap.usage();
+      heapLow = Math.min(heapLow, usage.usedBytes + usage.backingStoreBytes);
+    };
+    await readHeap();
+    const heapReader = setInterval(() => void readHeap().catch(() => undefined), 1000);
+
     console.log(`stress: ${flags.minutes} min, ${options.concurrency} concurrent clients, RSS every ${flags["sample-seconds"]} s, warm-up ${flags["warmup-minutes"]} min`);
     console.log(`model ${manifest.name}; GPU service pid ${gpu.process.pid}; workerd pids ${[...seenWorkerd].join(", ")}`);
     console.log(`traffic: ${MIX.map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(", ")}\n`);
-    console.log("  time   GPU RSS MiB  workerd RSS MiB  workerd restarts  requests done  in flight");
+    console.log("  time   GPU RSS MiB  workerd RSS MiB  isolate MiB  workerd restarts  requests done  in flight");
 
     const soak = new Soak(edge, manifest, apiKey);
     const started = Date.now();
@@ -231,14 +288,16 @@ async function main(): Promise<boolean> {
         atMs: Date.now() - started,
         gpuRss: rssBytes(gpu.process.pid!) ?? 0,
         workerdRss: workerdRss(),
+        isolateMemory: heapLow,
         workerdRestarts,
         finished: soak.finished,
         inFlight: soak.inFlight,
       };
+      heapLow = Infinity;
       soak.samples.push(entry);
       const phase = entry.atMs < options.warmupMs ? "  (warm-up)" : "";
       console.log(
-        `  ${clock(entry.atMs)}  ${mib(entry.gpuRss).padStart(11)}  ${mib(entry.workerdRss).padStart(15)}  ${String(entry.workerdRestarts).padStart(16)}  ` +
+        `  ${clock(entry.atMs)}  ${mib(entry.gpuRss).padStart(11)}  ${mib(entry.workerdRss).padStart(15)}  ${mib(entry.isolateMemory).padStart(11)}  ${String(entry.workerdRestarts).padStart(16)}  ` +
           `${String(entry.finished).padStart(13)}  ${String(entry.inFlight).padStart(9)}${phase}`,
       );
     };
@@ -248,19 +307,30 @@ async function main(): Promise<boolean> {
     await Promise.all(Array.from({ length: options.concurrency }, (_, id) => soak.worker(id, deadline)));
     clearInterval(sampler);
     sample();
+    clearInterval(heapReader);
+    heap.close();
 
     const health = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
     const measured = soak.samples.filter((entry) => entry.atMs >= options.warmupMs);
-    const verdicts = (["gpuRss", "workerdRss"] as const).map((key) => {
+    const names = { gpuRss: "GPU service", isolateMemory: "isolate" };
+    const verdicts = (["gpuRss", "isolateMemory"] as const).map((key) => {
       const { first, last, percent } = growth(measured.map((entry) => entry[key]));
-      const name = key === "gpuRss" ? "GPU service" : "workerd";
-      // A replaced process starts small again: its growth is hidden, so a restart fails the verdict by itself.
-      const restarts = key === "workerdRss" ? workerdRestarts : 0;
-      const flat = percent <= options.maxGrowthPercent && restarts === 0;
-      const state = restarts > 0 ? `RESTARTED ${restarts} time(s) (growth hidden)` : flat ? "flat" : "GROWING";
-      console.log(`  ${name.padEnd(12)} first third ${mib(first)} MiB, last third ${mib(last)} MiB: ${percent >= 0 ? "+" : ""}${percent.toFixed(1)}% ${state}`);
+      const flat = percent <= options.maxGrowthPercent;
+      console.log(`  ${names[key].padEnd(12)} first third ${mib(first)} MiB, last third ${mib(last)} MiB: ${percent >= 0 ? "+" : ""}${percent.toFixed(1)}% ${flat ? "flat" : "GROWING"}`);
       return flat;
     });
+    const workerd = growth(measured.map((entry) => entry.workerdRss));
+    const edgePerRequest = bytesPerRequest(measured.map((entry) => [entry.finished, entry.workerdRss]));
+    console.log(`\ncontrol: a trivial Worker in the same runtime for ${flags["control-seconds"]} s ...`);
+    const controlPerRequest = await runtimeControl(options);
+    // A replaced process starts small again: its growth is hidden, so a restart fails the verdict by itself.
+    const workerdHolds = workerdRestarts === 0 && edgePerRequest <= 2 * Math.max(controlPerRequest, 0);
+    console.log(
+      `  workerd      first third ${mib(workerd.first)} MiB, last third ${mib(workerd.last)} MiB: ${workerd.percent >= 0 ? "+" : ""}${workerd.percent.toFixed(1)}%, ` +
+        `${kib(edgePerRequest)} KiB per request; the runtime alone: ${kib(controlPerRequest)} KiB per request: ` +
+        `${workerdRestarts > 0 ? `RESTARTED ${workerdRestarts} time(s) (growth hidden)` : workerdHolds ? "within twice the runtime's own" : "GROWING beyond the runtime's own"}`,
+    );
+    verdicts.push(workerdHolds);
 
     console.log(`\nrequests by outcome (${soak.finished} in ${clock(Date.now() - started)}):`);
     for (const [outcome, count] of [...soak.outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${outcome}`);
@@ -271,7 +341,7 @@ async function main(): Promise<boolean> {
     const flat = verdicts.every(Boolean);
     const verdict = flat && health.status === 200 && truncated.length === 0;
     console.log(
-      `verdict: ${verdict ? "PASS" : "FAIL"} — RSS ${flat ? "flat" : "growing"} after warm-up (allowed +${options.maxGrowthPercent}%), ` +
+      `verdict: ${verdict ? "PASS" : "FAIL"} — memory ${flat ? "holds" : "grows"} after warm-up (allowed +${options.maxGrowthPercent}%, workerd twice the runtime's own), ` +
         `${truncated.length === 0 ? "no stream truncated" : "truncated streams"}, edge ${health.status === 200 ? "healthy" : "unhealthy"}`,
     );
     return verdict;

@@ -3,3 +3,4 @@ export { ROOT, freePort, randomSecret, startEdge, startGpuService, type EdgeOpti
 export { EDGE_ASSETS_DIR, MODEL_ASSETS_PATH, prepareEdgeAssets } from "./edge-assets.ts";
 export { postChat, readChatStream, type ChatError, type ChatStream, type ChatUsage } from "./chat-client.ts";
 export { descendantPids, rssBytes, totalRssBytes } from "./memory.ts";
+export { IsolateHeap, type HeapUsage } from "./isolate-heap.ts";

@@ -121,7 +121,7 @@ export type EdgeOptions = {
 };
 
 /** The edge Worker in workerd, through `wrangler dev` (local mode), with the given vars and secrets. */
-export async function startEdge(vars: Record<string, string>, options: EdgeOptions = {}): Promise<Running> {
+export async function startEdge(vars: Record<string, string>, options: EdgeOptions = {}): Promise<Running & { inspectorPort: number }> {
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--log-level", "info", "--show-interactive-dev-session=false"];
@@ -147,6 +147,6 @@ export async function startEdge(vars: Record<string, string>, options: EdgeOptio
     if (scratch) await rm(scratch, { recursive: true, force: true });
     return code;
   };
-  return { process: launched.child, url: `http://127.0.0.1:${port}`, port, output: launched.output, stop };
+  return { process: launched.child, url: `http://127.0.0.1:${port}`, port, inspectorPort, output: launched.output, stop };
 }
 

@@ -1,0 +1,68 @@
+// The Worker isolate's own JavaScript heap, read through the DevTools protocol that `wrangler dev` serves on its
+// inspector port: what the edge's code holds, apart from workerd's native memory (which RSS adds in).
+export type HeapUsage = {
+  /** Live JavaScript objects, bytes. */
+  usedBytes: number;
+  /** ArrayBuffer backing stores (tensors, image bytes, WASM memories), bytes. */
+  backingStoreBytes: number;
+};
+
+type Reply = { id: number; result?: Record<string, unknown>; error?: { message: string } };
+
+export class IsolateHeap {
+  readonly #socket: WebSocket;
+  readonly #pending = new Map<number, (reply: Reply) => void>();
+  #nextId = 1;
+
+  private constructor(socket: WebSocket) {
+    this.#socket = socket;
+    socket.addEventListener("message", (event) => {
+      const reply = JSON.parse(String(event.data)) as Reply;
+      this.#pending.get(reply.id)?.(reply);
+      this.#pending.delete(reply.id);
+    });
+  }
+
+  /** Connects to the inspector of `wrangler dev --inspector-port <port>` (its first Worker). */
+  static async connect(inspectorPort: number, timeoutMs = 10_000): Promise<IsolateHeap> {
+    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`, { signal: AbortSignal.timeout(timeoutMs) })).json()) as { webSocketDebuggerUrl: string }[];
+    if (targets[0] === undefined) throw new Error(`no Worker on inspector port ${inspectorPort}`);
+    // The inspector accepts only local origins; Node's WebSocket sends none unless told (an undici option).
+    const socket = new WebSocket(targets[0].webSocketDebuggerUrl, { headers: { origin: "http://127.0.0.1" } } as unknown as string[]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`inspector on port ${inspectorPort} did not open within ${timeoutMs} ms`)), timeoutMs);
+      socket.addEventListener("open", () => (clearTimeout(timer), resolve()), { once: true });
+      socket.addEventListener("close", () => (clearTimeout(timer), reject(new Error(`inspector on port ${inspectorPort} refused the connection`))), { once: true });
+    });
+    return new IsolateHeap(socket);
+  }
+
+  /**
+   * The heap as it stands. workerd's inspector ignores HeapProfiler.collectGarbage, and a snapshot (which does
+   * collect) takes seconds: callers follow the low-water mark of frequent readings instead.
+   */
+  async usage(): Promise<HeapUsage> {
+    const usage = await this.#call("Runtime.getHeapUsage");
+    return { usedBytes: Number(usage.usedSize), backingStoreBytes: Number(usage.backingStorageSize ?? 0) };
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+
+  #call(method: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`inspector: ${method} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, (reply) => {
+        clearTimeout(timer);
+        if (reply.error) reject(new Error(`inspector: ${method}: ${reply.error.message}`));
+        else resolve(reply.result ?? {});
+      });
+      this.#socket.send(JSON.stringify({ id, method }));
+    });
+  }
+}
