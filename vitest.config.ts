@@ -31,6 +31,7 @@ export default defineConfig({
         test: {
           name: "edge",
           include: ["edge/**/*.test.ts"],
+          globalSetup: ["./test/support/hostile-image-setup.ts"],
         },
       },
       {
