@@ -64,6 +64,8 @@ if (options.warmupMs >= options.durationMs) {
 
 /** The longest any one request may take before it counts as hung (and is abandoned). */
 const REQUEST_GUARD_MS = 120_000;
+/** The isolate's memory is the lowest reading over this long: garbage collection runs at least that often. */
+const ISOLATE_WINDOW_MS = 30_000;
 /** Images the "repeated" traffic draws from: after their first use they travel as keys. */
 const REPEATED_IMAGES = 4;
 /** Caches small enough to fill during warm-up, so their growth is not mistaken for a leak afterwards. */
@@ -265,14 +267,17 @@ async function main(): Promise<boolean> {
       return totalRssBytes(current);
     };
 
-    // The isolate's memory (heap and ArrayBuffer stores), read every second; each sample keeps the lowest
-    // reading since the last one, which is close to what survives garbage collection.
+    // The isolate's memory (heap and ArrayBuffer stores), read every second; a sample is the lowest reading
+    // of the last 30 s, which is close to what survives garbage collection.
     const heap = await IsolateHeap.connect(edge.inspectorPort);
-    let heapLow = Infinity;
+    const heapReadings: { atMs: number; bytes: number }[] = [];
     const readHeap = async () => {
       const usage = await heap.usage();
-      heapLow = Math.min(heapLow, usage.usedBytes + usage.backingStoreBytes);
+      const now = Date.now();
+      heapReadings.push({ atMs: now, bytes: usage.usedBytes + usage.backingStoreBytes });
+      while (heapReadings[0]!.atMs < now - ISOLATE_WINDOW_MS) heapReadings.shift();
     };
+    const heapLow = () => Math.min(...heapReadings.map((reading) => reading.bytes));
     await readHeap();
     const heapReader = setInterval(() => void readHeap().catch(() => undefined), 1000);
 
@@ -288,12 +293,11 @@ async function main(): Promise<boolean> {
         atMs: Date.now() - started,
         gpuRss: rssBytes(gpu.process.pid!) ?? 0,
         workerdRss: workerdRss(),
-        isolateMemory: heapLow,
+        isolateMemory: heapLow(),
         workerdRestarts,
         finished: soak.finished,
         inFlight: soak.inFlight,
       };
-      heapLow = Infinity;
       soak.samples.push(entry);
       const phase = entry.atMs < options.warmupMs ? "  (warm-up)" : "";
       console.log(

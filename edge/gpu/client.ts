@@ -2,7 +2,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { DiagnosticsService } from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { InferenceService } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
-import { followSignal } from "../signals.ts";
+import { CANCELLED, followSignal } from "../signals.ts";
 
 export type GpuClients = {
   inference: Client<typeof InferenceService>;
@@ -36,10 +36,10 @@ export function createGpuClients(baseUrl: string, secret: string): GpuClients {
  */
 async function upstreamFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const follower = followSignal(init?.signal);
-  const unavailable = (what: string, error: unknown) => {
-    if (follower.signal.aborted) return error;
-    return new ConnectError(`${what}: ${String(error)}`, Code.Unavailable);
-  };
+  // Cancelled: connect reports its own signal's reason. workerd's AbortError would capture this stack, and
+  // keep it, with the body's reader and its connection, as long as workerd keeps the errored stream.
+  const unavailable = (what: string, error: unknown) =>
+    follower.signal.aborted ? CANCELLED : new ConnectError(`${what}: ${String(error)}`, Code.Unavailable);
   let response: Response;
   try {
     response = await fetch(input, { ...init, signal: follower.signal, redirect: "manual" });
