@@ -2,13 +2,13 @@
 // a soak of the whole system on loopback (the real GPU service process and the edge Worker in workerd, on the
 // embedded tiny model). Mixed traffic through the edge — text and images (new and repeated), JSON and SSE,
 // some streams cancelled mid-way — for a fixed time, with the RSS of the GPU service and of workerd sampled
-// throughout, and the Worker isolate's own memory (JavaScript heap and ArrayBuffer stores, through the inspector).
-// The local runtime (workerd under wrangler) grows by itself with every request, whatever the Worker: a control
-// run of a trivial Worker in the same runtime measures that, and workerd's growth per request is judged against
-// it. Prints the samples, the requests by outcome, and a verdict: the GPU service's RSS and the isolate's memory
-// are flat when the mean of the last third of the post-warm-up samples is within --max-growth % of the first
-// third's; workerd passes when it grows per request at most twice what the control does. Never part of
-// `npm test`; it stops by itself at the end of its time.
+// throughout, and the Worker isolate's own memory (JavaScript heap and ArrayBuffer stores, through the inspector):
+// what the edge's code holds. The local runtime (workerd under wrangler) grows by itself with every request,
+// whatever the Worker, so workerd's RSS is reported beside a control run of a trivial Worker in the same runtime,
+// not judged. Prints the samples, the requests by outcome, and a verdict: the GPU service's RSS and the isolate's
+// memory are flat when the mean of the last third of the post-warm-up samples is within --max-growth % of the
+// first third's, and workerd never restarts (a restart would hide growth). Never part of `npm test`; it stops by
+// itself at the end of its time.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -327,14 +327,12 @@ async function main(): Promise<boolean> {
     const edgePerRequest = bytesPerRequest(measured.map((entry) => [entry.finished, entry.workerdRss]));
     console.log(`\ncontrol: a trivial Worker in the same runtime for ${flags["control-seconds"]} s ...`);
     const controlPerRequest = await runtimeControl(options);
-    // A replaced process starts small again: its growth is hidden, so a restart fails the verdict by itself.
-    const workerdHolds = workerdRestarts === 0 && edgePerRequest <= 2 * Math.max(controlPerRequest, 0);
     console.log(
       `  workerd      first third ${mib(workerd.first)} MiB, last third ${mib(workerd.last)} MiB: ${workerd.percent >= 0 ? "+" : ""}${workerd.percent.toFixed(1)}%, ` +
-        `${kib(edgePerRequest)} KiB per request; the runtime alone: ${kib(controlPerRequest)} KiB per request: ` +
-        `${workerdRestarts > 0 ? `RESTARTED ${workerdRestarts} time(s) (growth hidden)` : workerdHolds ? "within twice the runtime's own" : "GROWING beyond the runtime's own"}`,
+        `${kib(edgePerRequest)} KiB per request; the runtime alone: ${kib(controlPerRequest)} KiB per request (reported, not judged)` +
+        `${workerdRestarts > 0 ? `; RESTARTED ${workerdRestarts} time(s)` : ""}`,
     );
-    verdicts.push(workerdHolds);
+    verdicts.push(workerdRestarts === 0);
 
     console.log(`\nrequests by outcome (${soak.finished} in ${clock(Date.now() - started)}):`);
     for (const [outcome, count] of [...soak.outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${outcome}`);
@@ -345,7 +343,7 @@ async function main(): Promise<boolean> {
     const flat = verdicts.every(Boolean);
     const verdict = flat && health.status === 200 && truncated.length === 0;
     console.log(
-      `verdict: ${verdict ? "PASS" : "FAIL"} — memory ${flat ? "holds" : "grows"} after warm-up (allowed +${options.maxGrowthPercent}%, workerd twice the runtime's own), ` +
+      `verdict: ${verdict ? "PASS" : "FAIL"} — GPU service and isolate memory ${flat ? "flat" : "growing, or workerd restarted,"} after warm-up (allowed +${options.maxGrowthPercent}%), ` +
         `${truncated.length === 0 ? "no stream truncated" : "truncated streams"}, edge ${health.status === 200 ? "healthy" : "unhealthy"}`,
     );
     return verdict;

@@ -30,46 +30,47 @@ export function createGpuClients(baseUrl: string, secret: string): GpuClients {
 /**
  * workerd rejects connect-web's `redirect: "error"`, and a refused or broken connection surfaces as a
  * bare error: send `redirect: "manual"` and report network failures as UNAVAILABLE. The call's signal
- * reaches workerd's fetch only through a follower unlinked once the body has ended: connect aborts its
- * signal when every call finishes, with a reason holding the call's stack (its request message included),
- * and workerd keeps the signals it was handed.
+ * reaches workerd only through followers (../signals.ts): connect aborts it when every call finishes, with
+ * a reason holding the call's stack, request message included. Once the response is in, the call ends
+ * its body through the reader, the way workerd lets go of a response's stream and connection.
  */
 async function upstreamFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-  const follower = followSignal(init?.signal);
-  // Cancelled: connect reports its own signal's reason. workerd's AbortError would capture this stack, and
-  // keep it, with the body's reader and its connection, as long as workerd keeps the errored stream.
-  const unavailable = (what: string, error: unknown) =>
-    follower.signal.aborted ? CANCELLED : new ConnectError(`${what}: ${String(error)}`, Code.Unavailable);
+  const call = init?.signal;
+  const request = followSignal(call);
   let response: Response;
   try {
-    response = await fetch(input, { ...init, signal: follower.signal, redirect: "manual" });
+    response = await fetch(input, { ...init, signal: request.signal, redirect: "manual" });
   } catch (error) {
-    follower.unlink();
-    throw unavailable("cannot reach the GPU service", error);
+    throw request.signal.aborted ? CANCELLED : new ConnectError(`cannot reach the GPU service: ${String(error)}`, Code.Unavailable);
+  } finally {
+    request.unlink();
   }
-  if (!response.body) {
-    follower.unlink();
-    return response;
-  }
-  // A connection that breaks mid-stream (the service died) is UNAVAILABLE too, as gRPC defines it.
+  if (!response.body) return response;
   const reader = response.body.getReader();
-  const body = new ReadableStream<Uint8Array>({
+  const body = followSignal(call);
+  const cancelBody = () => void reader.cancel(CANCELLED).catch(() => undefined);
+  if (body.signal.aborted) cancelBody();
+  else body.signal.addEventListener("abort", cancelBody, { once: true });
+  // A connection that breaks mid-stream (the service died) is UNAVAILABLE too, as gRPC defines it.
+  const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { value, done } = await reader.read();
         if (done) {
-          follower.unlink();
+          body.unlink();
           controller.close();
         } else controller.enqueue(value);
       } catch (error) {
-        follower.unlink();
-        controller.error(unavailable("the connection to the GPU service broke", error));
+        body.unlink();
+        // Cancelled: connect reports its own signal's reason. A fresh error would capture this stack, and
+        // workerd keeps an errored stream's error.
+        controller.error(body.signal.aborted ? CANCELLED : new ConnectError(`the connection to the GPU service broke: ${String(error)}`, Code.Unavailable));
       }
     },
     cancel: (reason) => {
-      follower.unlink();
+      body.unlink();
       return reader.cancel(reason);
     },
   });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
