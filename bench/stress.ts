@@ -3,11 +3,12 @@
 // embedded tiny model). Mixed traffic through the edge — text and images (new and repeated), JSON and SSE,
 // some streams cancelled mid-way — for a fixed time, with the RSS of the GPU service and of workerd sampled
 // throughout, and the Worker isolate's own memory (JavaScript heap and ArrayBuffer stores, through the inspector):
-// what the edge's code holds. The local runtime (workerd under wrangler) grows by itself with every request,
+// what the edge's code holds, sampled every second and, exactly, from heap snapshots after the warm-up and at the end. The local runtime (workerd under wrangler) grows by itself with every request,
 // whatever the Worker, so workerd's RSS is reported beside a control run of a trivial Worker in the same runtime,
-// not judged. Prints the samples, the requests by outcome, and a verdict: the GPU service's RSS and the isolate's
-// memory are flat when the mean of the last third of the post-warm-up samples is within --max-growth % of the
-// first third's, and workerd never restarts (a restart would hide growth). Never part of `npm test`; it stops by
+// not judged. Prints the samples, the requests by outcome, and a verdict: the GPU service's RSS is flat when the
+// mean of the last third of the post-warm-up samples is within --max-growth % of the first third's, the isolate
+// when its retained memory at the end is within --max-growth % of that after the warm-up, and workerd never
+// restarts (a restart would hide growth). Never part of `npm test`; it stops by
 // itself at the end of its time.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -223,6 +224,7 @@ async function runtimeControl({ controlMs, concurrency, sampleMs }: typeof optio
 
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
+const signed = (percent: number) => `${percent >= 0 ? "+" : ""}${percent.toFixed(1)}`;
 const clock = (ms: number) => `${String(Math.floor(ms / 60_000)).padStart(2, "0")}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}`;
 
 async function main(): Promise<boolean> {
@@ -308,7 +310,10 @@ async function main(): Promise<boolean> {
     sample();
     const sampler = setInterval(sample, options.sampleMs);
     const deadline = started + options.durationMs;
+    // What the isolate retains (after a full collection) when the warm-up ends, and again at the end.
+    const retainedAfterWarmUp = new Promise<number>((resolve, reject) => setTimeout(() => heap.retainedBytes().then(resolve, reject), options.warmupMs));
     await Promise.all(Array.from({ length: options.concurrency }, (_, id) => soak.worker(id, deadline)));
+    const retained = { first: await retainedAfterWarmUp, last: await heap.retainedBytes() };
     clearInterval(sampler);
     sample();
     clearInterval(heapReader);
@@ -316,19 +321,22 @@ async function main(): Promise<boolean> {
 
     const health = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
     const measured = soak.samples.filter((entry) => entry.atMs >= options.warmupMs);
-    const names = { gpuRss: "GPU service", isolateMemory: "isolate" };
-    const verdicts = (["gpuRss", "isolateMemory"] as const).map((key) => {
-      const { first, last, percent } = growth(measured.map((entry) => entry[key]));
-      const flat = percent <= options.maxGrowthPercent;
-      console.log(`  ${names[key].padEnd(12)} first third ${mib(first)} MiB, last third ${mib(last)} MiB: ${percent >= 0 ? "+" : ""}${percent.toFixed(1)}% ${flat ? "flat" : "GROWING"}`);
-      return flat;
-    });
+    const gpuRss = growth(measured.map((entry) => entry.gpuRss));
+    const isolatePercent = ((retained.last - retained.first) / retained.first) * 100;
+    const verdicts = [gpuRss.percent <= options.maxGrowthPercent, isolatePercent <= options.maxGrowthPercent];
+    console.log(
+      `  GPU service  first third ${mib(gpuRss.first)} MiB, last third ${mib(gpuRss.last)} MiB: ${signed(gpuRss.percent)}% ${verdicts[0] ? "flat" : "GROWING"}`,
+    );
+    console.log(
+      `  isolate      retained after a full collection: ${mib(retained.first)} MiB after warm-up, ${mib(retained.last)} MiB at the end: ` +
+        `${signed(isolatePercent)}% ${verdicts[1] ? "flat" : "GROWING"}`,
+    );
     const workerd = growth(measured.map((entry) => entry.workerdRss));
     const edgePerRequest = bytesPerRequest(measured.map((entry) => [entry.finished, entry.workerdRss]));
     console.log(`\ncontrol: a trivial Worker in the same runtime for ${flags["control-seconds"]} s ...`);
     const controlPerRequest = await runtimeControl(options);
     console.log(
-      `  workerd      first third ${mib(workerd.first)} MiB, last third ${mib(workerd.last)} MiB: ${workerd.percent >= 0 ? "+" : ""}${workerd.percent.toFixed(1)}%, ` +
+      `  workerd      first third ${mib(workerd.first)} MiB, last third ${mib(workerd.last)} MiB: ${signed(workerd.percent)}%, ` +
         `${kib(edgePerRequest)} KiB per request; the runtime alone: ${kib(controlPerRequest)} KiB per request (reported, not judged)` +
         `${workerdRestarts > 0 ? `; RESTARTED ${workerdRestarts} time(s)` : ""}`,
     );
