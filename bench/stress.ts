@@ -27,6 +27,7 @@ import {
   startEdge,
   startGpuService,
   totalRssBytes,
+  workerdRssBytes,
   type Running,
 } from "../processes/index.ts";
 import { encodePng } from "../scripts/png.ts";
@@ -205,7 +206,7 @@ async function runtimeControl({ controlMs, concurrency, sampleMs }: typeof optio
     const points: [number, number][] = [];
     const started = Date.now();
     const sampler = setInterval(() => {
-      if (Date.now() - started >= controlMs / 5) points.push([done, totalRssBytes(descendantPids(control.process.pid!, "workerd"))]);
+      if (Date.now() - started >= controlMs / 5) points.push([done, workerdRssBytes(control.process.pid!)]);
     }, Math.min(sampleMs, controlMs / 10));
     await Promise.all(
       Array.from({ length: concurrency }, async () => {

@@ -51,3 +51,8 @@ export function descendantPids(pid: number, name?: string): number[] {
 export function totalRssBytes(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
 }
+
+/** Summed RSS of the workerd processes a `wrangler dev` process runs, in bytes. */
+export function workerdRssBytes(wranglerPid: number): number {
+  return totalRssBytes(descendantPids(wranglerPid, "workerd"));
+}

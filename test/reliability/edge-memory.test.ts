@@ -4,7 +4,7 @@
 // request (twice: the message and its encoded copy). Here workerd's memory over a run of new images must stay
 // below half an image per request; the runtime itself and the bounded caches take far less.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { descendantPids, postChat, readChatStream, totalRssBytes } from "../../processes/index.ts";
+import { postChat, readChatStream, workerdRssBytes } from "../../processes/index.ts";
 import { pngPhoto } from "../support/crafted-images.ts";
 import { startTestSystem, type TestSystem } from "../support/system.ts";
 
@@ -21,7 +21,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const workerdRss = () => totalRssBytes(descendantPids(system.edge.process.pid!, "workerd"));
+const workerdRss = () => workerdRssBytes(system.edge.process.pid!);
 
 /** One completion about a new image (each index draws another), alternately JSON and SSE. */
 async function describeNewImage(index: number): Promise<void> {
