@@ -1,7 +1,7 @@
-// Cancellation that outlives nothing. workerd keeps some AbortSignals (those handed to fetch, a request's own
-// signal) alive past the request that made them; an abort reason created deep in a call captures that call's
-// stack, closures and all (a request's pixels among them). So requests cancel through a follower signal whose
-// listener holds only its controller, and abort with one reason made once, here.
+// Cancellation that outlives nothing. workerd can keep a request's objects past its end (an aborted fetch's
+// errored body, and what its signal and errors reference); an abort reason created deep in a call captures that
+// call's stack, closures and all (a request's pixels among them). So requests cancel through a follower signal
+// whose listener holds only its controller, and abort with one reason made once, here.
 
 /** The reason every edge-made cancellation carries: an AbortError, as a caller's own abort would be. */
 export const CANCELLED = new DOMException("The request was cancelled", "AbortError");

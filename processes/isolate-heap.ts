@@ -1,5 +1,6 @@
-// The Worker isolate's own JavaScript heap, read through the DevTools protocol that `wrangler dev` serves on its
-// inspector port: what the edge's code holds, apart from workerd's native memory (which RSS adds in).
+// The Worker isolate's own memory (JavaScript heap and ArrayBuffer stores), read through the DevTools protocol that
+// `wrangler dev` serves on its inspector port: what the edge's code holds, apart from workerd's native memory
+// (which RSS adds in).
 export type HeapUsage = {
   /** Live JavaScript objects, bytes. */
   usedBytes: number;
@@ -42,8 +43,8 @@ export class IsolateHeap {
   }
 
   /**
-   * The heap as it stands. workerd's inspector ignores HeapProfiler.collectGarbage, and a snapshot (which does
-   * collect) takes seconds: callers follow the low-water mark of frequent readings instead.
+   * The heap as it stands, garbage included: workerd's inspector ignores HeapProfiler.collectGarbage, so a cheap
+   * reading can only be followed by its low-water mark; `retainedBytes` is exact but takes seconds.
    */
   async usage(): Promise<HeapUsage> {
     const usage = await this.#call("Runtime.getHeapUsage");
