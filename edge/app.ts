@@ -13,20 +13,16 @@ export type EdgeEnv = {
   Variables: RequestIdVariables & { config: EdgeConfig; gpu: GpuClients };
 };
 
-/** Per-isolate: configuration and clients are built once for a given set of bindings. */
-const prepared = new WeakMap<Bindings, { config: EdgeConfig; gpu: GpuClients } | { problems: string[] }>();
+/** Per-isolate: the configuration is read once for a given set of bindings. */
+const configs = new WeakMap<Bindings, ReturnType<typeof readConfig>>();
 
-function prepare(env: Bindings) {
-  let entry = prepared.get(env);
-  if (!entry) {
-    const result = readConfig(env);
-    entry =
-      "problems" in result
-        ? result
-        : { config: result.config, gpu: createGpuClients(result.config.gpuServiceUrl, result.config.gpuServiceSecret) };
-    prepared.set(env, entry);
+function configOf(env: Bindings) {
+  let result = configs.get(env);
+  if (!result) {
+    result = readConfig(env);
+    configs.set(env, result);
   }
-  return entry;
+  return result;
 }
 
 export function createApp(): Hono<EdgeEnv> {
@@ -34,13 +30,15 @@ export function createApp(): Hono<EdgeEnv> {
 
   app.use(requestId());
   app.use(async (c, next) => {
-    const entry = prepare(c.env);
-    if ("problems" in entry) {
-      console.error(JSON.stringify({ level: "error", message: "edge misconfigured", problems: entry.problems }));
-      throw new ApiError(500, "edge_misconfigured", `The edge is misconfigured: ${entry.problems.join("; ")}`);
+    const result = configOf(c.env);
+    if ("problems" in result) {
+      console.error(JSON.stringify({ level: "error", message: "edge misconfigured", problems: result.problems }));
+      throw new ApiError(500, "edge_misconfigured", `The edge is misconfigured: ${result.problems.join("; ")}`);
     }
-    c.set("config", entry.config);
-    c.set("gpu", entry.gpu);
+    const { config } = result;
+    c.set("config", config);
+    // Per request: each GPU call keeps this request alive until it has ended.
+    c.set("gpu", createGpuClients(config.gpuServiceUrl, config.gpuServiceSecret, { waitUntil: (work) => c.executionCtx.waitUntil(work) }));
     await next();
   });
 
