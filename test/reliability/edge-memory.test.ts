@@ -3,13 +3,18 @@
 // holds on to some AbortSignals, and an abort reason's stack holds its frames' closures) grew by that much per
 // request (twice: the message and its encoded copy). Here workerd's memory over a run of new images must stay
 // below half an image per request; the runtime itself and the bounded caches take far less.
+// Nor of a stream its client hung up on: workerd ends such a request's I/O, and a GPU read still pending then
+// never settles, keeping the call's streams, readers, headers and signals (14-35 KB per stream). The isolate's
+// retained heap (snapshots) over a run of cancelled streams must stay under a few KB per stream.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postChat, readChatStream, workerdRssBytes } from "../../processes/index.ts";
+import { IsolateHeap, postChat, readChatStream, workerdRssBytes } from "../../processes/index.ts";
 import { pngPhoto } from "../support/crafted-images.ts";
 import { startTestSystem, type TestSystem } from "../support/system.ts";
 
 const WARM_UP = 6;
 const MEASURED = 40;
+const CANCELLED_WARM_UP = 50;
+const CANCELLED_MEASURED = 150;
 
 let system: TestSystem;
 
@@ -38,6 +43,20 @@ async function describeNewImage(index: number): Promise<void> {
   else await response.arrayBuffer();
 }
 
+/** A streamed completion whose client hangs up after the first chunks, while the GPU service still generates. */
+async function hangUpOnStream(index: number): Promise<void> {
+  const hangUp = new AbortController();
+  const response = await postChat(
+    system.edge.url,
+    system.apiKey,
+    { model: system.model.manifest.name, messages: [{ role: "user", content: "Tell me about the sea." }], max_tokens: 200, stream: true, temperature: 0.8, seed: index },
+    hangUp.signal,
+  );
+  expect(response.status).toBe(200);
+  await readChatStream(response, (chunks) => chunks >= 3 && hangUp.abort()).catch(() => undefined);
+  expect(hangUp.signal.aborted).toBe(true);
+}
+
 describe("edge memory", () => {
   it("does not keep the pixels of finished requests: workerd grows less than half an image per request", async () => {
     const pixelBytes = 3 * system.model.manifest.vision.imageSize ** 2;
@@ -46,5 +65,18 @@ describe("edge memory", () => {
     for (let i = WARM_UP; i < WARM_UP + MEASURED; i++) await describeNewImage(i);
     const growthPerRequest = (workerdRss() - before) / MEASURED;
     expect(growthPerRequest, `workerd grew ${(growthPerRequest / 1024).toFixed(0)} KiB per request`).toBeLessThan(pixelBytes / 2);
+  });
+
+  it("keeps nothing of streams whose clients hung up: the isolate retains under 5 KB per cancelled stream", async () => {
+    const heap = await IsolateHeap.connect(system.edge.inspectorPort);
+    try {
+      for (let i = 0; i < CANCELLED_WARM_UP; i++) await hangUpOnStream(i);
+      const before = await heap.retainedBytes();
+      for (let i = CANCELLED_WARM_UP; i < CANCELLED_WARM_UP + CANCELLED_MEASURED; i++) await hangUpOnStream(i);
+      const retainedPerStream = ((await heap.retainedBytes()) - before) / CANCELLED_MEASURED;
+      expect(retainedPerStream, `the isolate kept ${(retainedPerStream / 1024).toFixed(1)} KiB per cancelled stream`).toBeLessThan(5 * 1024);
+    } finally {
+      heap.close();
+    }
   });
 });

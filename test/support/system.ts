@@ -8,7 +8,7 @@ import { prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Runni
 import { tinyModel } from "./models.ts";
 
 export type TestSystem = {
-  edge: Running;
+  edge: Running & { inspectorPort: number };
   gpu: Running;
   model: { dir: string; manifest: Manifest };
   /** A client API key the edge accepts. */
