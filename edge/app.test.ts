@@ -1,3 +1,4 @@
+import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "./app.ts";
 
@@ -5,7 +6,7 @@ describe("the edge app", () => {
   const env = { GPU_SERVICE_URL: "http://127.0.0.1:9", GPU_SERVICE_SECRET: "0123456789abcdef" };
 
   it("answers unknown routes with a 404 in OpenAI's error envelope and a request id", async () => {
-    const response = await createApp().request("/v1/nowhere", {}, env);
+    const response = await createApp().request("/v1/nowhere", {}, env, createExecutionContext());
     expect(response.status).toBe(404);
     expect(response.headers.get("x-request-id")).toBeTruthy();
     expect(await response.json()).toEqual({
@@ -22,7 +23,7 @@ describe("the edge app", () => {
   });
 
   it("hides the diagnostics routes unless an admin key is configured", async () => {
-    const response = await createApp().request("/v1/diagnostics/echo", { method: "POST", body: "x" }, env);
+    const response = await createApp().request("/v1/diagnostics/echo", { method: "POST", body: "x" }, env, createExecutionContext());
     expect(response.status).toBe(404);
   });
 });

@@ -37,9 +37,14 @@ export function createApp(): Hono<EdgeEnv> {
     }
     const { config } = result;
     c.set("config", config);
-    // Per request: each GPU call keeps this request alive until it has ended.
-    c.set("gpu", createGpuClients(config.gpuServiceUrl, config.gpuServiceSecret, { waitUntil: (work) => c.executionCtx.waitUntil(work) }));
-    await next();
+    // A client that hangs up ends its request's I/O, and workerd then never settles what is still awaited (an image
+    // download, a GPU read), keeping all it references. So the request stays alive until its handler has settled, and
+    // each GPU call, which a streamed answer outlives, until it has ended.
+    const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+    c.set("gpu", createGpuClients(config.gpuServiceUrl, config.gpuServiceSecret, { waitUntil }));
+    const handled = next();
+    waitUntil(handled);
+    await handled;
   });
 
   app.route("/", healthRoutes());
