@@ -13,7 +13,7 @@ export type GpuClientOptions = {
   /**
    * Keeps the request that made a call alive until the call has ended (the Worker's `waitUntil`). A client
    * that hangs up ends its request's I/O: workerd then never settles the call's pending fetch or body read,
-   * and keeps all they reference (about 14 KB per cancelled stream).
+   * and keeps all they reference (14–35 KB per cancelled stream).
    */
   waitUntil: (work: Promise<unknown>) => void;
 };
