@@ -269,11 +269,11 @@ export class TokenSampler {
     for (let j = from; j < to; j++) this.#weights[j] = expOfNonPositive(this.#processed[this.#ids[j]!]! - max);
   }
 
-  /** Inverse CDF over the kept tokens in their held order: the first whose cumulative weight exceeds u·total. */
   /**
-   * Walks the kept tokens in ascending id, as torch.multinomial does: the draw then depends only on the
-   * distribution, not on the order selection left the candidates in, so a last-ulp difference between a
-   * batched and a solo decode step cannot swap two candidates under the same uniform.
+   * Inverse CDF over the kept tokens: the first whose cumulative weight exceeds u·total. It walks them in
+   * ascending id, as torch.multinomial does: the draw then depends only on the distribution, not on the order
+   * selection left the candidates in, so a last-ulp difference between a batched and a solo decode step cannot
+   * swap two candidates under the same uniform.
    */
   #draw(count: number, uniform: number): number {
     const ids = this.#ids;
