@@ -1,3 +1,3 @@
-export { ConfigError, describeConfig, loadConfig, type GpuServiceConfig } from "./config.ts";
-export { createLogger, type Logger } from "./log.ts";
-export { startGpuService, type GpuService } from "./server.ts";
+export { ConfigError, describeConfig, loadConfig } from "./config.ts";
+export { createLogger } from "./log.ts";
+export { startGpuService } from "./server.ts";

@@ -1,8 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../log.ts";
 import { TokenSampler, type SamplingSettings, type SequenceRng } from "../sampling/index.ts";
 import { toFloat32, type Activations } from "./activations.ts";
 import { DecodeBatch } from "./batch.ts";
+import { RuntimeError } from "./errors.ts";
 import type { VisionLanguageModel } from "./model.ts";
 import type { ImageInput, VisionEncoder } from "./vision.ts";
 
@@ -30,7 +30,7 @@ export type GenerationRequest = {
   maxNewTokens: number;
   /** Generation ends after any of these (EOS included by the caller). */
   stopTokenIds: ReadonlySet<number>;
-  /** Cancellation and deadline; its reason (a ConnectError) ends the call. */
+  /** Cancellation and deadline: the sequence then finishes "cancelled" (the caller tells a deadline from a hang-up). */
   signal: AbortSignal;
   onToken(token: number, logprob: number): void;
 };
@@ -38,7 +38,7 @@ export type GenerationRequest = {
 export type EngineOptions = {
   /** Sequences decoding together at most. */
   maxBatch: number;
-  /** Requests waiting for a place at most; more are refused with RESOURCE_EXHAUSTED. */
+  /** Requests waiting for a place at most; more are refused with RuntimeError "queue_full". */
   maxQueue: number;
   /** Retry hint sent with a refusal. */
   retryAfterMs: number;
@@ -113,9 +113,7 @@ export class GenerationEngine {
     const freePlaces = Math.max(0, this.#options.maxBatch - this.#batch.size - this.#prefilling);
     if (this.#waiting.length >= this.#options.maxQueue + freePlaces) {
       return Promise.reject(
-        new ConnectError(`queue full (${this.#waiting.length} waiting)`, Code.ResourceExhausted, {
-          "retry-after-ms": String(this.#options.retryAfterMs),
-        }),
+        new RuntimeError(`queue full (${this.#waiting.length} waiting)`, { kind: "queue_full", retryAfterMs: this.#options.retryAfterMs }),
       );
     }
     return new Promise((resolve, reject) => {
@@ -289,11 +287,6 @@ export class GenerationEngine {
   #finish(sequence: Sequence, reason: FinishReason): void {
     const { request } = sequence;
     sequence.timings.decodeMs = performance.now() - sequence.decodeStartedAt;
-    if (reason === "cancelled" && request.signal.reason instanceof ConnectError && request.signal.reason.code !== Code.Canceled) {
-      // A deadline or a shutdown, not the caller hanging up: the call ends with that error.
-      sequence.reject(request.signal.reason);
-      return;
-    }
     sequence.resolve({
       reason,
       promptTokens: request.inputIds.length,

@@ -1,6 +1,5 @@
-export { GenerationEngine, type EngineOptions, type FinishReason, type GenerationRequest, type GenerationResult } from "./engine.ts";
-export { VisionLanguageModel } from "./model.ts";
-export { EXECUTION_PROVIDERS, type ExecutionProvider } from "./sessions.ts";
-export { ImageNotCachedError, VisionEncoder, type ImageInput, type VisionRuns } from "./vision.ts";
 export { toFloat16Bits } from "./activations.ts";
-export { startRuntime, type Runtime } from "./runtime.ts";
+export { RuntimeError } from "./errors.ts";
+export { startRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
+export { EXECUTION_PROVIDERS, type ExecutionProvider } from "./sessions.ts";
+export type { ImageInput, VisionRuns } from "./vision.ts";

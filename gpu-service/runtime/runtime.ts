@@ -1,10 +1,10 @@
 import type { ModelDtype } from "../../shared/manifest/index.ts";
-import type { GpuServiceConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { ModelDirectory } from "../model/index.ts";
 import { SequenceRng } from "../sampling/index.ts";
-import { GenerationEngine, type EngineEvents } from "./engine.ts";
+import { GenerationEngine, type EngineEvents, type EngineOptions } from "./engine.ts";
 import { VisionLanguageModel } from "./model.ts";
+import type { ExecutionProvider } from "./sessions.ts";
 import { VisionEncoder } from "./vision.ts";
 
 /** A loaded, warmed-up model set with its encoder cache and generation engine. */
@@ -15,10 +15,22 @@ export type Runtime = {
   engine: GenerationEngine;
 };
 
+/** What the runtime needs to load and serve a model set. */
+export type RuntimeOptions = {
+  /** Tried in order per graph; the first that loads wins. */
+  executionProviders: readonly ExecutionProvider[];
+  /** `auto`: fp16 on an accelerator when the model set has it, fp32 otherwise. */
+  modelDtype: ModelDtype | "auto";
+  /** Intra-op threads of the CPU provider; 0 lets onnxruntime decide. */
+  cpuThreads: number;
+  /** Bytes of image embeddings the encoder cache may hold. */
+  encoderCacheBytes: number;
+} & Omit<EngineOptions, "contextLength">;
+
 /** fp16 on an accelerator when the model set has it; fp32 on the CPU (or when asked). */
-function chooseDtype(directory: ModelDirectory, config: GpuServiceConfig): ModelDtype {
-  if (config.modelDtype !== "auto") return config.modelDtype;
-  const accelerated = config.executionProviders[0] !== "cpu";
+function chooseDtype(directory: ModelDirectory, options: RuntimeOptions): ModelDtype {
+  if (options.modelDtype !== "auto") return options.modelDtype;
+  const accelerated = options.executionProviders[0] !== "cpu";
   return accelerated && directory.manifest.dtypes.includes("fp16") ? "fp16" : directory.manifest.dtypes.includes("fp32") ? "fp32" : "fp16";
 }
 
@@ -26,18 +38,20 @@ function chooseDtype(directory: ModelDirectory, config: GpuServiceConfig): Model
  * Loads the model set and proves it works: a real request with one image runs through every graph
  * (SigLIP, SAM, aligner, embeddings, prefill, a batched decode step) before the service says it is ready.
  */
-export async function startRuntime(directory: ModelDirectory, config: GpuServiceConfig, log: Logger, events: EngineEvents): Promise<Runtime> {
-  const dtype = chooseDtype(directory, config);
-  const model = await VisionLanguageModel.load(directory, dtype, { providers: config.executionProviders, cpuThreads: config.cpuThreads }, log);
-  const vision = new VisionEncoder(model, config.encoderCacheBytes);
+export async function startRuntime(
+  directory: ModelDirectory,
+  options: RuntimeOptions,
+  log: Logger,
+  events: EngineEvents,
+): Promise<Runtime> {
+  const dtype = chooseDtype(directory, options);
+  const sessionOptions = { providers: options.executionProviders, cpuThreads: options.cpuThreads };
+  const model = await VisionLanguageModel.load(directory, dtype, sessionOptions, log);
+  const vision = new VisionEncoder(model, options.encoderCacheBytes);
   const { manifest } = directory;
-  const engine = new GenerationEngine(
-    model,
-    vision,
-    { maxBatch: config.maxBatch, maxQueue: config.maxQueue, retryAfterMs: config.retryAfterMs, contextLength: manifest.llm.contextLength },
-    log,
-    events,
-  );
+  const { maxBatch, maxQueue, retryAfterMs } = options;
+  const engineOptions = { maxBatch, maxQueue, retryAfterMs, contextLength: manifest.llm.contextLength };
+  const engine = new GenerationEngine(model, vision, engineOptions, log, events);
 
   const started = performance.now();
   const size = manifest.vision.imageSize;

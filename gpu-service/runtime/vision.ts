@@ -1,6 +1,7 @@
 import { ByteLru } from "../../shared/cache/index.ts";
 import type { Activations } from "./activations.ts";
 import { fromFloat16Bits } from "./activations.ts";
+import { RuntimeError } from "./errors.ts";
 import type { VisionLanguageModel } from "./model.ts";
 
 /** One image of a request: its content key, and pixels and/or SigLIP features when sent. */
@@ -11,15 +12,6 @@ export type ImageInput = {
   /** fp16 bits [576,1024] */
   siglipFeatures?: Uint16Array | undefined;
 };
-
-export class ImageNotCachedError extends Error {
-  override name = "ImageNotCachedError";
-  readonly key: string;
-  constructor(key: string) {
-    super(`image ${key} is not in the encoder cache: send its pixels`);
-    this.key = key;
-  }
-}
 
 export type VisionRuns = { siglip: number; sam: number; aligner: number };
 
@@ -39,13 +31,16 @@ export class VisionEncoder {
     this.cache = new ByteLru({ maxBytes: cacheBytes, sizeOf: (value) => value.byteLength });
   }
 
-  /** Throws ImageNotCachedError for the first image that can be neither found nor computed. */
+  /** Throws RuntimeError "image_not_cached" for the first image that can be neither found nor computed. */
   async embeddings(images: readonly ImageInput[]): Promise<{ embeds: Activations[]; cached: number }> {
     const hybrid = this.#model.manifest.kind === "hybrid";
     const embeds: (Activations | undefined)[] = images.map((image) => this.cache.get(image.key));
     const missing = images.flatMap((image, i) => (embeds[i] === undefined ? [{ image, i }] : []));
     for (const { image } of missing) {
-      if (!image.pixels && (hybrid || !image.siglipFeatures)) throw new ImageNotCachedError(image.key);
+      if (!image.pixels && (hybrid || !image.siglipFeatures)) {
+        const message = `image ${image.key} is not in the encoder cache: send its pixels`;
+        throw new RuntimeError(message, { kind: "image_not_cached", imageKey: image.key });
+      }
     }
     if (missing.length > 0) {
       const needSiglip = missing.filter(({ image }) => !image.siglipFeatures);

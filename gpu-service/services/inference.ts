@@ -17,11 +17,12 @@ import { callSignal } from "../calls.ts";
 import type { GpuServiceConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { ImageNotCachedError, toFloat16Bits, type Runtime } from "../runtime/index.ts";
+import { toFloat16Bits, type Runtime } from "../runtime/index.ts";
 import { SequenceRng, validateSamplingParams } from "../sampling/index.ts";
 import type { ServingState } from "../serving-state.ts";
 import { StreamQueue } from "../stream-queue.ts";
 import { checkContext, imageRuns, readImage } from "./requests.ts";
+import { toConnectError } from "./runtime-errors.ts";
 
 const FINISH_REASONS = { stop: FinishReason.STOP, length: FinishReason.LENGTH, cancelled: FinishReason.CANCELLED } as const;
 
@@ -92,6 +93,7 @@ async function* generation(
   const imageStarts = imageRuns(request.inputIds, images.length, manifest);
 
   const stream = new StreamQueue<GenerateResponse>();
+  const signal = callSignal(context, config.defaultTimeoutMs);
   const done = runtime.engine.generate({
     id: request.requestId,
     inputIds: request.inputIds,
@@ -101,33 +103,36 @@ async function* generation(
     rng: new SequenceRng(settings.seed),
     maxNewTokens: settings.maxNewTokens,
     stopTokenIds: new Set([manifest.tokens.eos, ...settings.stopTokenIds]),
-    signal: callSignal(context, config.defaultTimeoutMs),
+    signal,
     onToken(tokenId, logprob) {
       stream.push(create(GenerateResponseSchema, { event: { case: "token", value: { tokenId, logprob } } }));
     },
   });
-  done.then(
-    (result) => {
-      metrics.timeToFirstToken.observe(result.timings.timeToFirstTokenMs / 1000);
-      log.info("generation finished", { requestId: request.requestId, ...result });
-      stream.push(
-        create(GenerateResponseSchema, {
-          event: {
-            case: "finished",
-            value: {
-              reason: FINISH_REASONS[result.reason],
-              usage: { promptTokens: result.promptTokens, completionTokens: result.completionTokens, cachedImages: result.cachedImages },
-              timings: result.timings,
-            },
+  const fail = (error: unknown) => {
+    const failure = toConnectError(error);
+    log.warn("generation failed", { requestId: request.requestId, error: String(failure) });
+    stream.fail(failure);
+  };
+  done.then((result) => {
+    // A deadline or a shutdown, not the caller hanging up: the call ends with that error.
+    if (result.reason === "cancelled" && signal.reason instanceof ConnectError && signal.reason.code !== Code.Canceled) {
+      return fail(signal.reason);
+    }
+    metrics.timeToFirstToken.observe(result.timings.timeToFirstTokenMs / 1000);
+    log.info("generation finished", { requestId: request.requestId, ...result });
+    stream.push(
+      create(GenerateResponseSchema, {
+        event: {
+          case: "finished",
+          value: {
+            reason: FINISH_REASONS[result.reason],
+            usage: { promptTokens: result.promptTokens, completionTokens: result.completionTokens, cachedImages: result.cachedImages },
+            timings: result.timings,
           },
-        }),
-      );
-      stream.close();
-    },
-    (error: unknown) => {
-      log.warn("generation failed", { requestId: request.requestId, error: String(error) });
-      stream.fail(error instanceof ImageNotCachedError ? new ConnectError(error.message, Code.NotFound, { "image-key": error.key }) : error);
-    },
-  );
+        },
+      }),
+    );
+    stream.close();
+  }, fail);
   yield* stream;
 }

@@ -1,21 +1,12 @@
-// Per-step cost of TokenSampler.sample() at the model's vocabulary size, for `npm run bench`.
+// Per-step cost of the GPU service's TokenSampler.sample() at DeepSeek-VL's vocabulary size.
 // Timings are medians over steps (robust to other work on a shared machine); logprob is included.
-import { SequenceRng } from "./rng.ts";
-import { TokenSampler, type SamplingSettings } from "./sampler.ts";
+import { SequenceRng, TokenSampler, type SamplingSettings } from "../gpu-service/sampling/index.ts";
+import { median } from "./median.ts";
+import type { BenchmarkResult } from "./report.ts";
 
-export type SamplerBenchmarkOptions = {
-  /** Vocabulary size (DeepSeek-VL: 102400). */
-  vocabSize?: number;
-  /** Timed steps per case, after as many untimed warm-up steps. */
-  steps?: number;
-};
-
-export type SamplerBenchmark = {
-  vocabSize: number;
-  steps: number;
-  /** Case name -> median microseconds per sample() call. */
-  microsPerStep: Record<string, number>;
-};
+const VOCAB_SIZE = 102400;
+/** Timed steps per case, after as many untimed warm-up steps. */
+const STEPS = 300;
 
 const CASES: [name: string, settings: SamplingSettings][] = [
   ["greedy", { temperature: 0, topK: 50, topP: 1, repetitionPenalty: 1 }],
@@ -37,25 +28,22 @@ function syntheticLogits(vocabSize: number, rng: SequenceRng): Float32Array {
   return logits;
 }
 
-export function benchmarkSampler(options: SamplerBenchmarkOptions = {}): SamplerBenchmark {
-  const vocabSize = options.vocabSize ?? 102400;
-  const steps = options.steps ?? 300;
+export function samplerBenchmark(): BenchmarkResult {
   const inputs = new SequenceRng(20240424n);
-  const pool = Array.from({ length: 8 }, () => syntheticLogits(vocabSize, inputs));
-  const generated = Array.from({ length: 256 }, () => inputs.nextUint32() % vocabSize);
-  const sampler = new TokenSampler(vocabSize);
-  const microsPerStep: Record<string, number> = {};
+  const pool = Array.from({ length: 8 }, () => syntheticLogits(VOCAB_SIZE, inputs));
+  const generated = Array.from({ length: 256 }, () => inputs.nextUint32() % VOCAB_SIZE);
+  const sampler = new TokenSampler(VOCAB_SIZE);
+  const rows: [string, string][] = [];
   for (const [name, settings] of CASES) {
     const rng = new SequenceRng(7n);
     const times: number[] = [];
-    for (let step = -steps; step < steps; step++) {
-      const logits = pool[(step + steps) % pool.length]!;
+    for (let step = -STEPS; step < STEPS; step++) {
+      const logits = pool[(step + STEPS) % pool.length]!;
       const start = performance.now();
       sampler.sample(logits, generated, settings, rng);
       if (step >= 0) times.push((performance.now() - start) * 1000);
     }
-    times.sort((a, b) => a - b);
-    microsPerStep[name] = times[times.length >> 1]!;
+    rows.push([name, `${median(times).toFixed(1)} µs`]);
   }
-  return { vocabSize, steps, microsPerStep };
+  return { name: `gpu-service: TokenSampler.sample() per step, V = ${VOCAB_SIZE} (median of ${STEPS} steps)`, rows };
 }

@@ -1,0 +1,57 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { tinyModel } from "../../test/support/models.ts";
+import { createLogger } from "../log.ts";
+import { openModelDirectory } from "../model/index.ts";
+import { SequenceRng } from "../sampling/index.ts";
+import { startRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
+
+let runtime: Runtime;
+
+beforeAll(async () => {
+  const { dir } = await tinyModel("hybrid");
+  const options: RuntimeOptions = {
+    executionProviders: ["cpu"],
+    modelDtype: "fp32",
+    cpuThreads: 1,
+    encoderCacheBytes: 64 * 1024 * 1024,
+    maxBatch: 4,
+    maxQueue: 4,
+    retryAfterMs: 1000,
+  };
+  runtime = await startRuntime(await openModelDirectory(dir), options, createLogger(() => {}), {});
+}, 180_000);
+
+/** Greedy tokens of one request through the engine. */
+async function greedy(inputIds: number[], maxNewTokens: number, repetitionPenalty = 1): Promise<number[]> {
+  const tokens: number[] = [];
+  await runtime.engine.generate({
+    id: "test",
+    inputIds,
+    images: [],
+    imageStarts: [],
+    sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty },
+    rng: new SequenceRng(0n),
+    maxNewTokens,
+    stopTokenIds: new Set(),
+    signal: new AbortController().signal,
+    onToken: (token) => tokens.push(token),
+  });
+  return tokens;
+}
+
+describe("GenerationEngine", () => {
+  it("applies the repetition penalty to generated tokens only, never to the prompt", async () => {
+    const { bos } = runtime.model.manifest.tokens;
+    // The prompt: a start and the model's greedy continuation up to its first repeated token, so the token
+    // the model predicts next is already in the prompt.
+    const start = [bos, 300, 301, 302];
+    const continuation = await greedy(start, 64);
+    const repeat = continuation.findIndex((token, i) => [...start, ...continuation.slice(0, i)].includes(token));
+    const prompt = [...start, ...continuation.slice(0, repeat)];
+    const [next] = await greedy(prompt, 1);
+    expect(prompt).toContain(next);
+    // The first token is drawn with nothing generated yet: a penalty, however strong, has nothing to act on.
+    const [penalized] = await greedy(prompt, 1, 1e6);
+    expect(penalized).toBe(next);
+  });
+});
