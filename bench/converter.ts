@@ -1,5 +1,5 @@
 // The converter's figures: conversion time and peak RSS of a full-size-vision checkpoint against its largest
-// tensor, and per-graph CPU latency of the converted set. Each runs converter/bench/*.ts as its own process,
+// tensor, and per-graph CPU latency of the converted set. Each runs bench/converter-*.ts as its own process,
 // so the peak RSS is the conversion's alone.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -28,7 +28,7 @@ export async function conversionBenchmark(): Promise<BenchmarkResult> {
   try {
     const rows: [string, string][] = [];
     for (const dtype of ["fp32", "fp32,fp16"]) {
-      const [sizes, result] = await run("converter/bench/convert.ts", [checkpoint, join(out, dtype), "--dtype", dtype]);
+      const [sizes, result] = await run("bench/converter-convert.ts", [checkpoint, join(out, dtype), "--dtype", dtype]);
       rows.push([`--dtype ${dtype}`, `${result}; ${sizes}`]);
     }
     return { name: "converter: full-size-vision hybrid checkpoint (real SAM-B + SigLIP-L, small LLM)", rows };
@@ -39,7 +39,7 @@ export async function conversionBenchmark(): Promise<BenchmarkResult> {
 
 export async function graphLatencyBenchmark(): Promise<BenchmarkResult> {
   const { dir } = await benchModel(join(BENCH_CACHE, "hybrid-vision"), { kind: "hybrid", size: "vision" });
-  const lines = await run("converter/bench/latency.ts", [dir, "--runs", "3"]);
+  const lines = await run("bench/converter-latency.ts", [dir, "--runs", "3"]);
   return {
     name: "converted graphs, CPU latency (full-size vision towers, fp32, batch 1)",
     rows: lines.map((line) => {

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import { padColour, targetSize } from "../edge/image/index.ts";
-import { nodeCodecWasm } from "../scripts/node-codecs.ts";
+import { nodeCodecWasm } from "../processes/index.ts";
 import { peakRssGrowthBytes, startBenchWorker } from "./bench-worker.ts";
 import { PREPROCESS_7B, preprocessPhoto, sha256Hex } from "./edge-work.ts";
 import { median } from "./median.ts";

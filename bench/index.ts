@@ -6,6 +6,7 @@ import { concurrencyBenchmark, decodeContextBenchmark, encoderCacheBenchmark } f
 import { linkBenchmark } from "./link.ts";
 import { repeatImageBenchmark } from "./repeat-image.ts";
 import { formatResult, type BenchmarkResult } from "./report.ts";
+import { samplerBenchmark } from "./sampling.ts";
 
 const benchmarks: Record<string, () => Promise<BenchmarkResult>> = {
   link: () => linkBenchmark(),
@@ -17,6 +18,7 @@ const benchmarks: Record<string, () => Promise<BenchmarkResult>> = {
   preprocess: () => preprocessBenchmark(),
   tokenize: () => tokenizeBenchmark(),
   "repeat-image": () => repeatImageBenchmark(),
+  sampler: async () => samplerBenchmark(),
 };
 
 const selected = process.argv.slice(2);

@@ -19,6 +19,7 @@ import {
   IsolateHeap,
   ROOT,
   descendantPids,
+  encodePng,
   postChat,
   prepareEdgeAssets,
   randomSecret,
@@ -30,7 +31,6 @@ import {
   workerdRssBytes,
   type Running,
 } from "../processes/index.ts";
-import { encodePng } from "../scripts/png.ts";
 import type { Manifest } from "../shared/manifest/index.ts";
 import { noiseImage } from "./images.ts";
 

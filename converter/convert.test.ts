@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseManifest } from "../shared/manifest/index.ts";
+import { GRAPH_IO, KV_SIDES, pastName, presentName, parseManifest } from "../shared/manifest/index.ts";
 import { readSafetensorsHeader } from "./checkpoint/index.ts";
 import { convertCheckpoint } from "./convert.ts";
 import { ensureDefaultModel } from "./default-model.ts";
@@ -35,6 +35,8 @@ function session(path: string): Promise<ort.InferenceSession> {
 }
 
 type Feeds = Record<string, ort.Tensor>;
+const { siglip_encoder: SIGLIP, sam_encoder: SAM, aligner: ALIGNER, embed_tokens: EMBED, decoder_model_merged: DECODER } = GRAPH_IO;
+const logitsOf = (outputs: Feeds) => outputs[DECODER.outputs.logits]!;
 const f32 = (data: number[] | Float32Array, dims: number[]) => new ort.Tensor("float32", Float32Array.from(data), dims);
 const i64 = (data: number[], dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(data.map(BigInt)), dims);
 const values = (t: ort.Tensor) => [...(t.data as Float32Array)];
@@ -52,13 +54,13 @@ const VOCAB = 102400;
 function decoderFeeds(embeds: number[], batch: number, mask: number[], positions: number[], past?: Record<string, ort.Tensor>, pastLength = 0): Feeds {
   const t = embeds.length / batch / HIDDEN;
   const feeds: Feeds = {
-    inputs_embeds: f32(embeds, [batch, t, HIDDEN]),
-    attention_mask: i64(mask, [batch, mask.length / batch]),
-    position_ids: i64(positions, [batch, t]),
+    [DECODER.inputs.embeds]: f32(embeds, [batch, t, HIDDEN]),
+    [DECODER.inputs.attentionMask]: i64(mask, [batch, mask.length / batch]),
+    [DECODER.inputs.positions]: i64(positions, [batch, t]),
   };
   for (let i = 0; i < LAYERS; i++) {
-    for (const kind of ["key", "value"]) {
-      feeds[`past_key_values.${i}.${kind}`] = past?.[`present.${i}.${kind}`] ?? f32([], [batch, KV_HEADS, pastLength, HEAD_DIM]);
+    for (const kind of KV_SIDES) {
+      feeds[pastName(i, kind)] = past?.[presentName(i, kind)] ?? f32([], [batch, KV_HEADS, pastLength, HEAD_DIM]);
     }
   }
   return feeds;
@@ -108,15 +110,15 @@ describe("vision graphs", () => {
   it("encode uint8 pixels into finite [N,576,F] features, per image", async () => {
     for (const [kind, size] of [["hybrid", 1024], ["siglip", 384]] as const) {
       const encoder = await session(join(model(kind), "siglip_encoder.onnx"));
-      const both = (await encoder.run({ pixel_values: pixels(2, size) })).image_features!;
+      const both = (await encoder.run({ [SIGLIP.inputs.pixels]: pixels(2, size) }))[SIGLIP.outputs.features]!;
       expect(both.dims).toEqual([2, 576, 32]);
       expect(values(both).every(Number.isFinite)).toBe(true);
       // Batch items are independent: the first image alone gives the same features.
-      const one = (await encoder.run({ pixel_values: new ort.Tensor("uint8", (pixels(2, size).data as Uint8Array).slice(0, 3 * size * size), [1, 3, size, size]) })).image_features!;
+      const one = (await encoder.run({ [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", (pixels(2, size).data as Uint8Array).slice(0, 3 * size * size), [1, 3, size, size]) }))[SIGLIP.outputs.features]!;
       expect(maxDiff(values(one), values(both).slice(0, 576 * 32))).toBeLessThan(1e-4);
     }
     const sam = await session(join(model("hybrid"), "sam_encoder.onnx"));
-    const features = (await sam.run({ pixel_values: pixels(1, 1024, 5) })).image_features!;
+    const features = (await sam.run({ [SAM.inputs.pixels]: pixels(1, 1024, 5) }))[SAM.outputs.features]!;
     expect(features.dims).toEqual([1, 576, 32]);
     expect(values(features).every(Number.isFinite)).toBe(true);
   });
@@ -124,18 +126,18 @@ describe("vision graphs", () => {
   it("aligns features into [N,576,H] embeddings", async () => {
     const features = f32(Array.from({ length: 576 * 32 }, (_, i) => Math.cos(i)), [1, 576, 32]);
     const hybrid = await session(join(model("hybrid"), "aligner.onnx"));
-    const out = (await hybrid.run({ low_res_features: features, high_res_features: features })).image_embeds!;
+    const out = (await hybrid.run({ [ALIGNER.inputs.lowRes]: features, [ALIGNER.inputs.highRes]: features }))[ALIGNER.outputs.embeds]!;
     expect(out.dims).toEqual([1, 576, 16]);
     const siglip = await session(join(model("siglip"), "aligner.onnx"));
-    expect((await siglip.run({ low_res_features: features })).image_embeds!.dims).toEqual([1, 576, 16]);
+    expect((await siglip.run({ [ALIGNER.inputs.lowRes]: features }))[ALIGNER.outputs.embeds]!.dims).toEqual([1, 576, 16]);
   });
 
   it("fp16 graphs stay close to fp32", async () => {
     const fp32 = await session(join(model("hybrid"), "siglip_encoder.onnx"));
     const fp16 = await session(join(model("hybrid"), "siglip_encoder_fp16.onnx"));
     const input = pixels(1, 1024, 9);
-    const a = values((await fp32.run({ pixel_values: input })).image_features!);
-    const b = [...((await fp16.run({ pixel_values: input })).image_features!.data as Uint16Array)].map(halfToNumber);
+    const a = values((await fp32.run({ [SIGLIP.inputs.pixels]: input }))[SIGLIP.outputs.features]!);
+    const b = [...((await fp16.run({ [SIGLIP.inputs.pixels]: input }))[SIGLIP.outputs.features]!.data as Uint16Array)].map(halfToNumber);
     expect(maxDiff(a, b)).toBeLessThan(0.05);
   });
 
@@ -146,9 +148,9 @@ describe("vision graphs", () => {
     const feeds16 = Object.fromEntries(Object.entries(feeds32).map(([k, t]) => [k, t.type === "float32" ? half(t) : t]));
     const a = await (await session(join(model("hybrid"), "decoder_model_merged.onnx"))).run(feeds32);
     const b = await (await session(join(model("hybrid"), "decoder_model_merged_fp16.onnx"))).run(feeds16);
-    expect(b.logits!.type).toBe("float16");
-    expect(b["present.1.key"]!.dims).toEqual([1, KV_HEADS, 3, HEAD_DIM]);
-    expect(maxDiff(values(a.logits!), [...(b.logits!.data as Uint16Array)].map(halfToNumber))).toBeLessThan(0.05);
+    expect(logitsOf(b).type).toBe("float16");
+    expect(b[presentName(1, "key")]!.dims).toEqual([1, KV_HEADS, 3, HEAD_DIM]);
+    expect(maxDiff(values(logitsOf(a)), [...(logitsOf(b).data as Uint16Array)].map(halfToNumber))).toBeLessThan(0.05);
   });
 });
 
@@ -163,7 +165,7 @@ function halfToNumber(h: number): number {
 describe("embed_tokens", () => {
   it("returns the checkpoint's embedding rows", async () => {
     const embed = await session(join(model("siglip"), "embed_tokens.onnx"));
-    const out = (await embed.run({ input_ids: i64([100015, 7], [1, 2]) })).inputs_embeds!;
+    const out = (await embed.run({ [EMBED.inputs.ids]: i64([100015, 7], [1, 2]) }))[EMBED.outputs.embeds]!;
     expect(out.dims).toEqual([1, 2, HIDDEN]);
     // Read the F16 row straight from the safetensors file.
     const { tensors } = await readSafetensorsHeader(join(ckpt("siglip"), "model.safetensors"));
@@ -181,14 +183,14 @@ describe("decoder_model_merged", () => {
     const decoder = await session(path());
     const embeds = embedsFor(5, 1);
     const full = await decoder.run(decoderFeeds(embeds, 1, [1, 1, 1, 1, 1], [0, 1, 2, 3, 4]));
-    expect(full.logits!.dims).toEqual([1, 5, VOCAB]);
-    expect(full["present.1.value"]!.dims).toEqual([1, KV_HEADS, 5, HEAD_DIM]);
+    expect(logitsOf(full).dims).toEqual([1, 5, VOCAB]);
+    expect(full[presentName(1, "value")]!.dims).toEqual([1, KV_HEADS, 5, HEAD_DIM]);
     const prefix = await decoder.run(decoderFeeds(embeds.slice(0, 3 * HIDDEN), 1, [1, 1, 1], [0, 1, 2]));
     const rest = await decoder.run(decoderFeeds(embeds.slice(3 * HIDDEN), 1, [1, 1, 1, 1, 1], [3, 4], prefix, 3));
-    expect(rest.logits!.dims).toEqual([1, 2, VOCAB]);
-    expect(maxDiff(values(rest.logits!), rows(full.logits!, 3, 5))).toBeLessThan(1e-4);
-    expect(maxDiff(values(rest["present.0.key"]!), values(full["present.0.key"]!))).toBeLessThan(1e-5);
-    expect(maxDiff(values(prefix.logits!), rows(full.logits!, 0, 3))).toBeLessThan(1e-4);
+    expect(logitsOf(rest).dims).toEqual([1, 2, VOCAB]);
+    expect(maxDiff(values(logitsOf(rest)), rows(logitsOf(full), 3, 5))).toBeLessThan(1e-4);
+    expect(maxDiff(values(rest[presentName(0, "key")]!), values(full[presentName(0, "key")]!))).toBeLessThan(1e-5);
+    expect(maxDiff(values(logitsOf(prefix)), rows(logitsOf(full), 0, 3))).toBeLessThan(1e-4);
   });
 
   it("is causal: later tokens do not change earlier logits", async () => {
@@ -197,8 +199,8 @@ describe("decoder_model_merged", () => {
     const b = [...a.slice(0, 3 * HIDDEN), ...embedsFor(1, 9)];
     const ra = await decoder.run(decoderFeeds(a, 1, [1, 1, 1, 1], [0, 1, 2, 3]));
     const rb = await decoder.run(decoderFeeds(b, 1, [1, 1, 1, 1], [0, 1, 2, 3]));
-    expect(maxDiff(rows(ra.logits!, 0, 3), rows(rb.logits!, 0, 3))).toBe(0);
-    expect(maxDiff(rows(ra.logits!, 3, 4), rows(rb.logits!, 3, 4))).toBeGreaterThan(1e-3);
+    expect(maxDiff(rows(logitsOf(ra), 0, 3), rows(logitsOf(rb), 0, 3))).toBe(0);
+    expect(maxDiff(rows(logitsOf(ra), 3, 4), rows(logitsOf(rb), 3, 4))).toBeGreaterThan(1e-3);
   });
 
   it("hides keys where attention_mask is 0 (left padding in a batch)", async () => {
@@ -207,9 +209,9 @@ describe("decoder_model_merged", () => {
     const alone = await decoder.run(decoderFeeds(real, 1, [1, 1, 1], [0, 1, 2]));
     const padded = [...embedsFor(2, 7), ...real];
     const batch = await decoder.run(decoderFeeds([...embedsFor(5, 4), ...padded], 2, [1, 1, 1, 1, 1, 0, 0, 1, 1, 1], [0, 1, 2, 3, 4, 1, 1, 0, 1, 2]));
-    const second = values(batch.logits!).slice(5 * VOCAB + 2 * VOCAB, 10 * VOCAB);
-    expect(maxDiff(second, values(alone.logits!))).toBeLessThan(1e-4);
-    expect(values(batch.logits!).every(Number.isFinite)).toBe(true);
+    const second = values(logitsOf(batch)).slice(5 * VOCAB + 2 * VOCAB, 10 * VOCAB);
+    expect(maxDiff(second, values(logitsOf(alone)))).toBeLessThan(1e-4);
+    expect(values(logitsOf(batch)).every(Number.isFinite)).toBe(true);
   });
 
   it("depends on relative positions only (rotary embedding)", async () => {
@@ -217,9 +219,9 @@ describe("decoder_model_merged", () => {
     const embeds = embedsFor(4, 5);
     const base = await decoder.run(decoderFeeds(embeds, 1, [1, 1, 1, 1], [0, 1, 2, 3]));
     const shifted = await decoder.run(decoderFeeds(embeds, 1, [1, 1, 1, 1], [7, 8, 9, 10]));
-    expect(maxDiff(values(base.logits!), values(shifted.logits!))).toBeLessThan(1e-3);
+    expect(maxDiff(values(logitsOf(base)), values(logitsOf(shifted)))).toBeLessThan(1e-3);
     const swapped = await decoder.run(decoderFeeds(embeds, 1, [1, 1, 1, 1], [0, 2, 1, 3]));
-    expect(maxDiff(values(base.logits!), values(swapped.logits!))).toBeGreaterThan(1e-3);
+    expect(maxDiff(values(logitsOf(base)), values(logitsOf(swapped)))).toBeGreaterThan(1e-3);
   });
 
   it("emits logits for the last position only by default", async () => {
@@ -228,8 +230,8 @@ describe("decoder_model_merged", () => {
     const embeds = embedsFor(3, 6);
     const full = await (await session(join(model("siglip"), "decoder_model_merged.onnx"))).run(decoderFeeds(embeds, 1, [1, 1, 1], [0, 1, 2]));
     const only = await (await session(join(last, "decoder_model_merged.onnx"))).run(decoderFeeds(embeds, 1, [1, 1, 1], [0, 1, 2]));
-    expect(only.logits!.dims).toEqual([1, 1, VOCAB]);
-    expect(maxDiff(values(only.logits!), rows(full.logits!, 2, 3))).toBeLessThan(1e-5);
+    expect(logitsOf(only).dims).toEqual([1, 1, VOCAB]);
+    expect(maxDiff(values(logitsOf(only)), rows(logitsOf(full), 2, 3))).toBeLessThan(1e-5);
   });
 });
 
@@ -245,7 +247,7 @@ describe("external data", () => {
     const embeds = embedsFor(2, 8);
     const inline = await (await session(join(model("siglip"), "decoder_model_merged.onnx"))).run(decoderFeeds(embeds, 1, [1, 1], [0, 1]));
     const external = await (await session(join(dir, "decoder_model_merged.onnx"))).run(decoderFeeds(embeds, 1, [1, 1], [0, 1]));
-    expect(values(external.logits!)).toEqual(values(inline.logits!));
+    expect(values(logitsOf(external))).toEqual(values(logitsOf(inline)));
   });
 });
 
@@ -256,8 +258,8 @@ describe("checkpoint dtypes", () => {
     const dir = join(root, "models", `siglip-${dtype}`);
     await convertCheckpoint(source, dir);
     const embed = await session(join(dir, "embed_tokens.onnx"));
-    const out = values((await embed.run({ input_ids: i64([3], [1, 1]) })).inputs_embeds!);
-    const reference = values((await (await session(join(model("siglip"), "embed_tokens.onnx"))).run({ input_ids: i64([3], [1, 1]) })).inputs_embeds!);
+    const out = values((await embed.run({ [EMBED.inputs.ids]: i64([3], [1, 1]) }))[EMBED.outputs.embeds]!);
+    const reference = values((await (await session(join(model("siglip"), "embed_tokens.onnx"))).run({ [EMBED.inputs.ids]: i64([3], [1, 1]) }))[EMBED.outputs.embeds]!);
     // Same random values stored at another precision: bf16 keeps 8 mantissa bits, f16 10.
     expect(maxDiff(out, reference)).toBeLessThan(dtype === "BF16" ? 1e-2 : 1e-3);
   });

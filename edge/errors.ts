@@ -1,6 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { EdgeEnv } from "./env.ts";
+import { ImageError } from "./image/index.ts";
+import { PromptError } from "./prompt/index.ts";
+import { SiglipEncoderError } from "./siglip/index.ts";
 
 export type ErrorType = "invalid_request_error" | "authentication_error" | "rate_limit_error" | "server_error";
 
@@ -36,6 +41,29 @@ export function errorBody(error: ApiError) {
 export function errorResponse(c: Context, error: ApiError): Response {
   if (error.options.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.options.retryAfterSeconds));
   return c.json(errorBody(error), error.status);
+}
+
+/**
+ * What the client sees of any error: the one translation, used by the app's error handler and by the
+ * event-stream writers (whose errors come after the 200). Routes and the pipeline let errors through to it.
+ */
+export function toApiError(error: unknown, c: Context<EdgeEnv>): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HTTPException) return new ApiError(error.status as ContentfulStatusCode, "http_error", error.message);
+  if (error instanceof PromptError) {
+    if (error.code === "invalid_tokenizer") return new ApiError(500, "edge_misconfigured", error.message);
+    return new ApiError(400, error.code, error.message, { param: "messages" });
+  }
+  if (error instanceof ImageError) {
+    if (error.code === "too_many_pixels") return new ApiError(413, "image_too_large", error.message);
+    if (error.code === "unsupported_format") return new ApiError(415, "unsupported_image_format", error.message);
+    return new ApiError(400, "invalid_image", error.message);
+  }
+  if (error instanceof SiglipEncoderError) return new ApiError(500, "edge_misconfigured", error.message);
+  if (error instanceof ConnectError) return fromUpstream(error, c.var.config.retryAfterSeconds);
+  const requestId = c.var.requestId;
+  console.error(JSON.stringify({ level: "error", requestId, message: String(error), stack: (error as Error).stack }));
+  return new ApiError(500, "internal_error", `Internal error (request ${requestId})`);
 }
 
 /** Translates a failed GPU-service call into what the client should see. */

@@ -4,3 +4,5 @@ export { EDGE_ASSETS_DIR, MODEL_ASSETS_PATH, prepareEdgeAssets } from "./edge-as
 export { postChat, readChatStream, type ChatError, type ChatStream, type ChatUsage } from "./chat-client.ts";
 export { descendantPids, rssBytes, totalRssBytes, workerdRssBytes } from "./memory.ts";
 export { IsolateHeap, type HeapUsage } from "./isolate-heap.ts";
+export { nodeCodecWasm } from "./node-codecs.ts";
+export { encodePng } from "./png.ts";

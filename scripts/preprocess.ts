@@ -4,9 +4,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeImage, preprocess } from "../edge/image/index.ts";
+import { encodePng, nodeCodecWasm } from "../processes/index.ts";
 import { parseManifest } from "../shared/manifest/index.ts";
-import { nodeCodecWasm } from "./node-codecs.ts";
-import { encodePng } from "./png.ts";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { "model-dir": { type: "string" }, out: { type: "string" } } });
 const [image] = positionals;

@@ -11,13 +11,11 @@ import type { Manifest } from "../shared/manifest/index.ts";
 import { encodeTensor } from "../shared/tensor/index.ts";
 import { decodeImage, preprocess } from "../edge/image/index.ts";
 import { ChatTokenizer, IncrementalDetokenizer, fromOpenAiMessages, renderPrompt, tokenFacts, tokenize } from "../edge/prompt/index.ts";
-import { prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
-import { nodeCodecWasm } from "../scripts/node-codecs.ts";
+import { encodePng, nodeCodecWasm, prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
 import { gpuClients } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
 import { gpuMetric } from "./support/metrics.ts";
 import { tinyModel } from "./support/models.ts";
-import { encodePng } from "../scripts/png.ts";
 import { testImage } from "./support/images.ts";
 
 const secret = randomSecret();

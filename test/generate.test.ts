@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataType, FinishReason, type GenerateRequest } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
-import type { Manifest } from "../shared/manifest/index.ts";
+import { GRAPH_IO, KV_SIDES, pastName, type Manifest } from "../shared/manifest/index.ts";
 import { encodeTensor, float32ToFloat16 } from "../shared/tensor/index.ts";
 import { randomSecret, startGpuService, type Running } from "../processes/index.ts";
 import { codeOf, errorOf, gpuClients } from "./support/gpu-client.ts";
@@ -28,6 +28,7 @@ afterAll(async () => {
 });
 
 const IMAGE = 100015;
+const { siglip_encoder: SIGLIP, sam_encoder: SAM, aligner: ALIGNER, embed_tokens: EMBED, decoder_model_merged: DECODER } = GRAPH_IO;
 const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxNewTokens: 8 };
 
 /** A deterministic test image: uint8 [3,S,S]. */
@@ -79,17 +80,17 @@ async function fullRecomputeGreedy(ids: number[], images: Uint8Array[], steps: n
   const decoder = await session("decoder_model_merged");
   const imageEmbeds: Float32Array[] = [];
   for (const image of images) {
-    const input = { pixel_values: new ort.Tensor("uint8", image, [1, 3, size, size]) };
-    const low = (await (await session("siglip_encoder")).run(input)).image_features!;
-    const high = (await (await session("sam_encoder")).run(input)).image_features!;
-    const aligned = await (await session("aligner")).run({ low_res_features: low, high_res_features: high });
-    imageEmbeds.push(aligned.image_embeds!.data as Float32Array);
+    const input = { [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", image, [1, 3, size, size]) };
+    const low = (await (await session("siglip_encoder")).run(input))[SIGLIP.outputs.features]!;
+    const high = (await (await session("sam_encoder")).run(input))[SAM.outputs.features]!;
+    const aligned = await (await session("aligner")).run({ [ALIGNER.inputs.lowRes]: low, [ALIGNER.inputs.highRes]: high });
+    imageEmbeds.push(aligned[ALIGNER.outputs.embeds]!.data as Float32Array);
   }
   const sequence = [...ids];
   const generated: number[] = [];
   for (let step = 0; step < steps; step++) {
     const T = sequence.length;
-    const embeds = (await embedsOf.run({ input_ids: new ort.Tensor("int64", BigInt64Array.from(sequence.map(BigInt)), [1, T]) })).inputs_embeds!.data as Float32Array;
+    const embeds = (await embedsOf.run({ [EMBED.inputs.ids]: new ort.Tensor("int64", BigInt64Array.from(sequence.map(BigInt)), [1, T]) }))[EMBED.outputs.embeds]!.data as Float32Array;
     let image = 0;
     for (let t = 0; t < T; t++) {
       if (sequence[t] === IMAGE && (t === 0 || sequence[t - 1] !== IMAGE)) {
@@ -97,16 +98,16 @@ async function fullRecomputeGreedy(ids: number[], images: Uint8Array[], steps: n
       }
     }
     const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: new ort.Tensor("float32", embeds, [1, T, llm.hiddenSize]),
-      attention_mask: new ort.Tensor("int64", new BigInt64Array(T).fill(1n), [1, T]),
-      position_ids: new ort.Tensor("int64", BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]),
+      [DECODER.inputs.embeds]: new ort.Tensor("float32", embeds, [1, T, llm.hiddenSize]),
+      [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(T).fill(1n), [1, T]),
+      [DECODER.inputs.positions]: new ort.Tensor("int64", BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]),
     };
     for (let layer = 0; layer < llm.numLayers; layer++) {
-      for (const side of ["key", "value"]) {
-        feeds[`past_key_values.${layer}.${side}`] = new ort.Tensor("float32", new Float32Array(0), [1, llm.numKeyValueHeads, 0, llm.headDim]);
+      for (const side of KV_SIDES) {
+        feeds[pastName(layer, side)] = new ort.Tensor("float32", new Float32Array(0), [1, llm.numKeyValueHeads, 0, llm.headDim]);
       }
     }
-    const logits = (await decoder.run(feeds)).logits!;
+    const logits = (await decoder.run(feeds))[DECODER.outputs.logits]!;
     const vocab = llm.vocabSize;
     const last = (logits.data as Float32Array).subarray(logits.data.length - vocab);
     let best = 0;

@@ -1,5 +1,5 @@
 import type { Checkpoint, ModelSpec } from "../checkpoint/index.ts";
-import type { GraphName, ModelDtype } from "../../shared/manifest/index.ts";
+import { GRAPH_IO, type GraphName, type ModelDtype } from "../../shared/manifest/index.ts";
 import { GraphError, type GraphBuilder } from "../onnx/index.ts";
 import { aligner } from "./aligner.ts";
 import { decoder, embedTokens, type DecoderOptions } from "./llama.ts";
@@ -22,21 +22,25 @@ export function buildGraph(name: GraphName, spec: ModelSpec, checkpoint: Checkpo
   switch (name) {
     case "siglip_encoder": {
       const size = spec.siglip.inputSize;
-      const pixels = g.input("pixel_values", "uint8", ["batch_size", 3, size, size]);
-      g.output(siglipTower(l, pixels, spec.siglip), "image_features", l.act, features);
+      const { inputs, outputs } = GRAPH_IO.siglip_encoder;
+      const pixels = g.input(inputs.pixels, "uint8", ["batch_size", 3, size, size]);
+      g.output(siglipTower(l, pixels, spec.siglip), outputs.features, l.act, features);
       break;
     }
     case "sam_encoder": {
       if (!spec.sam) throw new GraphError(`${spec.kind} models have no SAM tower`);
       const size = spec.sam.imageSize;
-      const pixels = g.input("pixel_values", "uint8", ["batch_size", 3, size, size]);
-      g.output(samTower(l, pixels, spec.sam), "image_features", l.act, features);
+      const { inputs, outputs } = GRAPH_IO.sam_encoder;
+      const pixels = g.input(inputs.pixels, "uint8", ["batch_size", 3, size, size]);
+      g.output(samTower(l, pixels, spec.sam), outputs.features, l.act, features);
       break;
     }
     case "aligner": {
-      const low = g.input("low_res_features", l.act, features);
-      const high = spec.kind === "hybrid" ? g.input("high_res_features", l.act, features) : undefined;
-      g.output(aligner(l, spec.aligner, spec.imageTokens, low, high), "image_embeds", l.act, ["batch_size", spec.imageTokens, spec.aligner.nEmbed]);
+      const { inputs, outputs } = GRAPH_IO.aligner;
+      const low = g.input(inputs.lowRes, l.act, features);
+      const high = spec.kind === "hybrid" ? g.input(inputs.highRes, l.act, features) : undefined;
+      const embeds = aligner(l, spec.aligner, spec.imageTokens, low, high);
+      g.output(embeds, outputs.embeds, l.act, ["batch_size", spec.imageTokens, spec.aligner.nEmbed]);
       break;
     }
     case "embed_tokens":

@@ -1,4 +1,5 @@
 import type { LlmSpec } from "../checkpoint/index.ts";
+import { GRAPH_IO, pastName, presentName } from "../../shared/manifest/index.ts";
 import type { Layers } from "./ops.ts";
 
 export interface DecoderOptions {
@@ -34,9 +35,10 @@ function rotateHalf(l: Layers, x: string, headDim: number): string {
 /** The token embedding graph: input_ids int64 [B,T] -> inputs_embeds [B,T,H]. */
 export function embedTokens(l: Layers, llm: LlmSpec): void {
   const g = l.g;
-  const ids = g.input("input_ids", "int64", ["batch_size", "sequence_length"]);
+  const { inputs, outputs } = GRAPH_IO.embed_tokens;
+  const ids = g.input(inputs.ids, "int64", ["batch_size", "sequence_length"]);
   const table = l.weight("language_model.model.embed_tokens.weight");
-  g.output(g.op("Gather", [table, ids], { axis: 0 }), "inputs_embeds", l.act, ["batch_size", "sequence_length", llm.hiddenSize]);
+  g.output(g.op("Gather", [table, ids], { axis: 0 }), outputs.embeds, l.act, ["batch_size", "sequence_length", llm.hiddenSize]);
 }
 
 /**
@@ -49,12 +51,13 @@ export function decoder(l: Layers, llm: LlmSpec, options: DecoderOptions): void 
   const g = l.g;
   const { hiddenSize: hidden, numHeads: heads, numKeyValueHeads: kvHeads, headDim } = llm;
   const batch = "batch_size";
-  const embeds = g.input("inputs_embeds", l.act, [batch, "sequence_length", hidden]);
-  const mask = g.input("attention_mask", "int64", [batch, "total_sequence_length"]);
-  const positions = g.input("position_ids", "int64", [batch, "sequence_length"]);
+  const { inputs, outputs } = GRAPH_IO.decoder_model_merged;
+  const embeds = g.input(inputs.embeds, l.act, [batch, "sequence_length", hidden]);
+  const mask = g.input(inputs.attentionMask, "int64", [batch, "total_sequence_length"]);
+  const positions = g.input(inputs.positions, "int64", [batch, "sequence_length"]);
   const past = Array.from({ length: llm.numLayers }, (_, i) => ({
-    key: g.input(`past_key_values.${i}.key`, l.act, [batch, kvHeads, "past_sequence_length", headDim]),
-    value: g.input(`past_key_values.${i}.value`, l.act, [batch, kvHeads, "past_sequence_length", headDim]),
+    key: g.input(pastName(i, "key"), l.act, [batch, kvHeads, "past_sequence_length", headDim]),
+    value: g.input(pastName(i, "value"), l.act, [batch, kvHeads, "past_sequence_length", headDim]),
   }));
 
   // Dimensions as 1-D int64 tensors.
@@ -100,8 +103,8 @@ export function decoder(l: Layers, llm: LlmSpec, options: DecoderOptions): void 
     const q = rope(splitHeads(l.linear(h, `${p}.self_attn.q_proj`, { bias: false }), heads));
     const k = rope(splitHeads(l.linear(h, `${p}.self_attn.k_proj`, { bias: false }), kvHeads));
     const v = splitHeads(l.linear(h, `${p}.self_attn.v_proj`, { bias: false }), kvHeads);
-    const presentKey = g.node("Concat", [past[i]!.key, k], { axis: 2 }, { outputs: [`present.${i}.key`] })[0]!;
-    const presentValue = g.node("Concat", [past[i]!.value, v], { axis: 2 }, { outputs: [`present.${i}.value`] })[0]!;
+    const presentKey = g.node("Concat", [past[i]!.key, k], { axis: 2 }, { outputs: [presentName(i, "key")] })[0]!;
+    const presentValue = g.node("Concat", [past[i]!.value, v], { axis: 2 }, { outputs: [presentName(i, "value")] })[0]!;
     presents.push(presentKey, presentValue);
     const scores = g.op("Div", [g.op("MatMul", [q, l.transpose(repeatKv(presentKey), [0, 1, 3, 2])]), l.scalar(Math.sqrt(headDim))]);
     const context = g.op("MatMul", [l.softmax(scores, bias), repeatKv(presentValue)]);
@@ -119,6 +122,6 @@ export function decoder(l: Layers, llm: LlmSpec, options: DecoderOptions): void 
   }
   const logits = l.linear(rmsNorm(l, x, "language_model.model.norm", llm.rmsNormEps), "language_model.lm_head", { bias: false });
   const shaped = g.op("Reshape", [logits, g.op("Concat", [B, g.int64s([-1, llm.vocabSize])], { axis: 0 })]);
-  g.output(shaped, "logits", l.act, [batch, options.logits === "last" ? 1 : "sequence_length", llm.vocabSize]);
+  g.output(shaped, outputs.logits, l.act, [batch, options.logits === "last" ? 1 : "sequence_length", llm.vocabSize]);
   for (const present of presents) g.output(present, present, l.act, [batch, kvHeads, "total_sequence_length", headDim]);
 }

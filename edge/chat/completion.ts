@@ -1,9 +1,11 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { FinishReason, type GenerateResponse } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { IncrementalDetokenizer, type ChatTokenizer } from "../prompt/index.ts";
 
-export type CompletionEvent =
-  | { type: "text"; text: string; logprob: number | undefined }
-  | { type: "finish"; reason: "stop" | "length"; promptTokens: number; completionTokens: number };
+/** How a completion ended, and its token counts (the last event of every completion). */
+export type CompletionFinish = { type: "finish"; reason: "stop" | "length"; promptTokens: number; completionTokens: number };
+
+export type CompletionEvent = { type: "text"; text: string; logprob: number | undefined } | CompletionFinish;
 
 /**
  * Turns the GPU service's token stream into text deltas: incremental detokenization (never a broken
@@ -41,5 +43,18 @@ export async function* completionEvents(
       return;
     }
   }
-  throw new Error("the GPU service ended the stream without a final message");
+  // The GPU service broke its protocol: an upstream failure like any other.
+  throw new ConnectError("the GPU service ended the stream without a final message", Code.Unknown);
+}
+
+/** A whole completion, for an answer that is not streamed: its text, and how it ended. */
+export async function collectCompletion(events: AsyncIterable<CompletionEvent>): Promise<{ text: string; finish: CompletionFinish }> {
+  let text = "";
+  let finish: CompletionFinish | undefined;
+  for await (const event of events) {
+    if (event.type === "text") text += event.text;
+    else finish = event;
+  }
+  // completionEvents ends with a finish event or throws.
+  return { text, finish: finish! };
 }

@@ -77,18 +77,23 @@ export function gpuFeatureSource(gpu: GpuClients, manifest: Manifest, timeoutMs:
   };
 }
 
-let edgeEncoder: { revision: string; encoder: Promise<SiglipEncoder> } | undefined;
+/** The edge placement's SigLIP encoder: one, for one model revision (an isolate keeps one of these). */
+export class EdgeEncoderCache {
+  #current: { revision: string; encoder: Promise<SiglipEncoder> } | undefined;
 
-/**
- * The edge placement: SigLIP inside the Worker (onnxruntime-web), one encoder per isolate and model
- * revision, its graph read from the static assets on first use.
- */
-export function edgeFeatureSource(manifest: Manifest, readGraph: () => Promise<ArrayBuffer>): FeatureSource {
-  if (edgeEncoder?.revision !== manifest.revision) {
-    const encoder = readGraph().then((graph) => createSiglipEncoder(graph, manifest, { wasm: workerdOrtWasm }));
-    encoder.catch(() => (edgeEncoder = undefined));
-    edgeEncoder = { revision: manifest.revision, encoder };
+  /** The encoder of `manifest`'s revision, its graph read with `readGraph` on first use (again after a failure). */
+  encoder(manifest: Manifest, readGraph: () => Promise<ArrayBuffer>): Promise<SiglipEncoder> {
+    if (this.#current?.revision !== manifest.revision) {
+      const encoder = readGraph().then((graph) => createSiglipEncoder(graph, manifest, { wasm: workerdOrtWasm }));
+      encoder.catch(() => (this.#current = undefined));
+      this.#current = { revision: manifest.revision, encoder };
+    }
+    return this.#current.encoder;
   }
-  const pending = edgeEncoder.encoder;
+}
+
+/** The edge placement: SigLIP inside the Worker (onnxruntime-web), its graph read from the static assets on first use. */
+export function edgeFeatureSource(encoders: EdgeEncoderCache, manifest: Manifest, readGraph: () => Promise<ArrayBuffer>): FeatureSource {
+  const pending = encoders.encoder(manifest, readGraph);
   return async (images) => (await pending).encodeBatch(await Promise.all(images.map((image) => image.pixels())));
 }

@@ -1,7 +1,7 @@
 import { ByteLru } from "../../shared/cache/index.ts";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { ApiError } from "../errors.ts";
-import { ImageError, decodeImage, preprocess, type CodecWasm } from "../image/index.ts";
+import { ImageError, decodeImage, preprocess, type DecodeOptions } from "../image/index.ts";
 
 /** Changes whenever preprocessing could produce different pixels: part of every cache key. */
 export const PREPROCESS_VERSION = "pillow-bicubic-pad-v1";
@@ -129,30 +129,40 @@ async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number, pa
  * Decodes (pixel count checked from the header first), orients and preprocesses an image exactly
  * as the official pipeline does.
  */
-async function preprocessedPixels(bytes: Uint8Array, index: number, manifest: Manifest, wasm: CodecWasm, maxPixels: number): Promise<Uint8Array> {
+async function preprocessedPixels(bytes: Uint8Array, index: number, manifest: Manifest, decoding: DecodeOptions): Promise<Uint8Array> {
   const param = `image ${index + 1}`;
   try {
-    const image = await decodeImage(bytes, { wasm, maxPixels });
+    const image = await decodeImage(bytes, decoding);
     return preprocess(image, { imageSize: manifest.vision.imageSize, imageMean: manifest.vision.imageMean, minSize: manifest.vision.minSize }).data;
   } catch (error) {
-    if (!(error instanceof ImageError)) throw error;
-    if (error.code === "too_many_pixels") throw new ApiError(413, "image_too_large", `${param}: ${error.message}`);
-    if (error.code === "unsupported_format") throw new ApiError(415, "unsupported_image_format", `${param}: ${error.message}`);
-    throw new ApiError(400, "invalid_image", `${param}: ${error.message}`);
+    // Names the image; what a client sees of it is decided by toApiError (../errors.ts).
+    if (error instanceof ImageError) throw new ImageError(error.code, `${param}: ${error.message}`, { cause: error });
+    throw error;
   }
 }
 
-/** Content keys of encoded files already preprocessed in this isolate (the file's hash -> its pixels' key). */
-const keysOfFiles = new ByteLru<string, string>({ maxBytes: 1 << 20, sizeOf: (key) => key.length * 2 + 64 });
+/** Content keys of encoded files already preprocessed (the file's hash -> its pixels' key); an isolate keeps one. */
+export type FileKeys = ByteLru<string, string>;
+
+export function createFileKeys(): FileKeys {
+  return new ByteLru<string, string>({ maxBytes: 1 << 20, sizeOf: (key) => key.length * 2 + 64 });
+}
 
 /**
  * Names an image by content: SHA-256 over the preprocessing version, the model revision, the tenant
- * salt and the preprocessed pixels. A file seen before in this isolate keeps its key without being
+ * salt and the preprocessed pixels. A file seen before (in `keysOfFiles`) keeps its key without being
  * decoded again; its pixels are computed only if asked for.
  */
-export async function prepareImage(bytes: Uint8Array, index: number, manifest: Manifest, wasm: CodecWasm, maxPixels: number, salt: string): Promise<PreparedImage> {
+export async function prepareImage(
+  keysOfFiles: FileKeys,
+  bytes: Uint8Array,
+  index: number,
+  manifest: Manifest,
+  decoding: DecodeOptions,
+  salt: string,
+): Promise<PreparedImage> {
   const fileKey = await digestHex("file", bytes, manifest.revision, salt);
-  const decode = () => preprocessedPixels(bytes, index, manifest, wasm, maxPixels);
+  const decode = () => preprocessedPixels(bytes, index, manifest, decoding);
   const known = keysOfFiles.get(fileKey);
   if (known !== undefined) return { key: known, pixels: once(decode) };
   const pixels = await decode();

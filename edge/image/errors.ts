@@ -1,3 +1,5 @@
+import { CodedError } from "../coded-error.ts";
+
 export type ImageErrorCode =
   | "invalid_image"
   | "invalid_option"
@@ -9,12 +11,6 @@ export type ImageErrorCode =
   | "too_many_pixels";
 
 /** An image or a preprocessing option is malformed; the edge maps it to a 400 for the client. */
-export class ImageError extends Error {
+export class ImageError extends CodedError<ImageErrorCode> {
   override name = "ImageError";
-  readonly code: ImageErrorCode;
-
-  constructor(code: ImageErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

@@ -7,7 +7,9 @@ export { expandToSquare, toPlanar } from "./square.ts";
 export { targetSize, type Size } from "./target-size.ts";
 export {
   assertPixelCount,
+  type CodecInstances,
   type CodecWasm,
+  createCodecInstances,
   DEFAULT_MAX_PIXELS,
   decodeImage,
   type DecodeOptions,

@@ -1,1 +1,1 @@
-export { loadEdgeModel, readModelAsset, type EdgeModel } from "./model-files.ts";
+export { EdgeModelCache, readModelAsset, type EdgeModel } from "./model-files.ts";

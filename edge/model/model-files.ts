@@ -1,28 +1,33 @@
 import { parseManifest, type Manifest } from "../../shared/manifest/index.ts";
-import { ChatTokenizer, loadTokenizer, tokenFacts } from "../prompt/index.ts";
+import { ChatTokenizer, TokenizerCache, tokenFacts } from "../prompt/index.ts";
 import { ApiError } from "../errors.ts";
 
 /** What the edge needs of the model directory: its manifest and its tokenizer. */
 export type EdgeModel = { manifest: Manifest; tokenizer: ChatTokenizer };
 
-let manifestPromise: Promise<Manifest> | undefined;
-
 /**
- * Reads the model files from the Worker's static assets (not bundled: tokenizer.json alone is
- * megabytes). The manifest is read once per isolate; the tokenizer once per model revision.
+ * The model files read from the Worker's static assets (not bundled: tokenizer.json alone is megabytes).
+ * An isolate keeps one: the manifest is read once (again after a failure), the tokenizer once per model revision.
  */
-export async function loadEdgeModel(assets: Fetcher | undefined, path: string): Promise<EdgeModel> {
-  if (!assets) throw new ApiError(500, "edge_misconfigured", "The edge has no ASSETS binding holding the model files");
-  manifestPromise ??= readAsset(assets, `${path}/manifest.json`).then(parseManifest);
-  let manifest: Manifest;
-  try {
-    manifest = await manifestPromise;
-  } catch (error) {
-    manifestPromise = undefined;
-    throw error instanceof ApiError ? error : new ApiError(500, "edge_misconfigured", `The model manifest is invalid: ${(error as Error).message}`);
+export class EdgeModelCache {
+  #manifest: Promise<Manifest> | undefined;
+  readonly #tokenizers = new TokenizerCache();
+
+  async load(assets: Fetcher | undefined, path: string): Promise<EdgeModel> {
+    if (!assets) throw new ApiError(500, "edge_misconfigured", "The edge has no ASSETS binding holding the model files");
+    this.#manifest ??= readAsset(assets, `${path}/manifest.json`).then(parseManifest);
+    let manifest: Manifest;
+    try {
+      manifest = await this.#manifest;
+    } catch (error) {
+      this.#manifest = undefined;
+      if (error instanceof ApiError) throw error;
+      throw new ApiError(500, "edge_misconfigured", `The model manifest is invalid: ${(error as Error).message}`);
+    }
+    const readTokenizer = () => readAsset(assets, `${path}/${manifest.tokenizer}`);
+    const tokenizer = await this.#tokenizers.load(manifest.revision, readTokenizer, tokenFacts(manifest));
+    return { manifest, tokenizer };
   }
-  const tokenizer = await loadTokenizer(manifest.revision, () => readAsset(assets, `${path}/${manifest.tokenizer}`), tokenFacts(manifest));
-  return { manifest, tokenizer };
 }
 
 /** A model file's bytes, for files the edge runs itself (the SigLIP encoder in `edge` placement). */

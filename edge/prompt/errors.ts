@@ -1,3 +1,5 @@
+import { CodedError } from "../coded-error.ts";
+
 export type PromptErrorCode =
   // The conversation (client errors: the edge answers 400).
   | "invalid_message"
@@ -17,12 +19,6 @@ export type PromptErrorCode =
   | "invalid_tokenizer";
 
 /** The prompt, its tokens or the detokenizer options are unusable; `code` says which rule was broken. */
-export class PromptError extends Error {
+export class PromptError extends CodedError<PromptErrorCode> {
   override name = "PromptError";
-  readonly code: PromptErrorCode;
-
-  constructor(code: PromptErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

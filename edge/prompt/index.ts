@@ -14,4 +14,4 @@ export {
   type ChatRole,
 } from "./template.ts";
 export { tokenize, type ImageRun, type PromptTokens, type TokenizeOptions } from "./tokenize.ts";
-export { ChatTokenizer, DEEPSEEK_VL_TOKENS, loadTokenizer, tokenFacts, type TokenFacts } from "./tokenizer.ts";
+export { ChatTokenizer, DEEPSEEK_VL_TOKENS, TokenizerCache, tokenFacts, type TokenFacts } from "./tokenizer.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 
 import { tokenizerJson as converterFixtureTokenizerJson } from "../../converter/fixture/tokenizer.ts";
-import { ChatTokenizer, loadTokenizer, PromptError, renderPrompt, tokenize, type TokenFacts } from "./index.ts";
+import { ChatTokenizer, PromptError, renderPrompt, TokenizerCache, tokenize, type TokenFacts } from "./index.ts";
 import { v3Reference, vlTokenizerJson } from "./test-tokenizer.ts";
 
 // Reference §7/§8.2 values, written out rather than imported.
@@ -112,22 +112,24 @@ describe("ChatTokenizer checks tokenizer.json against the manifest", () => {
   });
 });
 
-describe("loadTokenizer", () => {
+describe("TokenizerCache", () => {
   test("loads once per key and reloads for another key", async () => {
+    const cache = new TokenizerCache();
     const loads: string[] = [];
     const load = (key: string) => async () => {
       loads.push(key);
       return vlTokenizerJson();
     };
-    const first = await loadTokenizer("rev-a", load("rev-a"));
-    expect(await loadTokenizer("rev-a", load("rev-a"))).toBe(first);
-    const second = await loadTokenizer("rev-b", load("rev-b"));
+    const first = await cache.load("rev-a", load("rev-a"));
+    expect(await cache.load("rev-a", load("rev-a"))).toBe(first);
+    const second = await cache.load("rev-b", load("rev-b"));
     expect(second).not.toBe(first);
     expect(loads).toEqual(["rev-a", "rev-b"]);
   });
 
   test("a failed load is not cached", async () => {
-    await expect(loadTokenizer("rev-c", async () => "{broken")).rejects.toThrow(PromptError);
-    expect(await loadTokenizer("rev-c", async () => vlTokenizerJson())).toBeInstanceOf(ChatTokenizer);
+    const cache = new TokenizerCache();
+    await expect(cache.load("rev-c", async () => "{broken")).rejects.toThrow(PromptError);
+    expect(await cache.load("rev-c", async () => vlTokenizerJson())).toBeInstanceOf(ChatTokenizer);
   });
 });

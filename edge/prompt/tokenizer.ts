@@ -102,18 +102,19 @@ export class ChatTokenizer {
   }
 }
 
-// One tokenizer per isolate: a Worker serves one model, and a second copy of a 100k vocabulary would not fit
-// beside the first in 128 MB. Only finished tokenizers are shared: a promise shared across requests could be
-// stranded by the cancellation of the request that started the load.
-let cached: { key: string; tokenizer: ChatTokenizer } | undefined;
-
 /**
- * The isolate's tokenizer for `key` (e.g. the manifest revision), loading it with `load` (which fetches
- * tokenizer.json from static assets or R2) when the isolate has none or another model's.
+ * One tokenizer, for one key (e.g. the manifest revision): a Worker serves one model, and a second copy of a
+ * 100k vocabulary would not fit beside the first in 128 MB. Only finished tokenizers are kept: a promise shared
+ * across requests could be stranded by the cancellation of the request that started the load.
  */
-export async function loadTokenizer(key: string, load: () => Promise<string | object>, facts: TokenFacts = DEEPSEEK_VL_TOKENS): Promise<ChatTokenizer> {
-  if (cached?.key === key) return cached.tokenizer;
-  const tokenizer = new ChatTokenizer(await load(), facts);
-  cached = { key, tokenizer };
-  return tokenizer;
+export class TokenizerCache {
+  #cached: { key: string; tokenizer: ChatTokenizer } | undefined;
+
+  /** The tokenizer for `key`, loaded with `load` (which fetches tokenizer.json from static assets or R2) unless held. */
+  async load(key: string, load: () => Promise<string | object>, facts: TokenFacts = DEEPSEEK_VL_TOKENS): Promise<ChatTokenizer> {
+    if (this.#cached?.key === key) return this.#cached.tokenizer;
+    const tokenizer = new ChatTokenizer(await load(), facts);
+    this.#cached = { key, tokenizer };
+    return tokenizer;
+  }
 }

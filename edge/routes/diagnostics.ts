@@ -1,11 +1,12 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { ConnectError } from "@connectrpc/connect";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
-import { bearerToken, secretsEqual } from "../../shared/auth/index.ts";
 import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
-import type { EdgeEnv } from "../app.ts";
-import { ApiError, errorBody, fromUpstream } from "../errors.ts";
+import { requireAdmin } from "../auth/index.ts";
+import type { EdgeEnv } from "../env.ts";
+import { ApiError, errorBody, toApiError } from "../errors.ts";
 
 /** A cold 7B image on the wire: uint8 pixels [3,1024,1024] and fp16 SigLIP features [576,1024]. */
 const PIXELS_SHAPE = [3, 1024, 1024];
@@ -32,11 +33,10 @@ export function diagnosticsRoutes() {
         const bytes = new Uint8Array(await c.req.arrayBuffer());
         if (bytes.length === 0) throw new ApiError(400, "empty_body", "Send the bytes to echo as the request body");
         const { gpu, config } = c.var;
-        const response = await gpu.diagnostics
-          .echo({ tensors: [encodeTensor(DataType.UINT8, [bytes.length], bytes)], returnTensors: true }, { timeoutMs: config.gpuTimeoutMs })
-          .catch((error: unknown) => {
-            throw fromUpstream(error, config.retryAfterSeconds);
-          });
+        const response = await gpu.diagnostics.echo(
+          { tensors: [encodeTensor(DataType.UINT8, [bytes.length], bytes)], returnTensors: true },
+          { timeoutMs: config.gpuTimeoutMs },
+        );
         const returned = response.tensors[0];
         const returnedSha256 = returned ? await sha256Hex(decodeTensor(returned, { dtype: DataType.UINT8 }).values) : null;
         const sha256 = await sha256Hex(bytes);
@@ -63,7 +63,7 @@ export function diagnosticsRoutes() {
           await stream.writeSSE({ data: "[DONE]" });
         } catch (error) {
           if (!abort.signal.aborted) {
-            await stream.writeSSE({ event: "error", data: JSON.stringify(errorBody(fromUpstream(error, config.retryAfterSeconds))) });
+            await stream.writeSSE({ event: "error", data: JSON.stringify(errorBody(toApiError(error, c))) });
           }
         }
       });
@@ -90,39 +90,28 @@ export function diagnosticsRoutes() {
           headers: { authorization: `Bearer ${config.gpuServiceSecret}`, "content-type": "application/octet-stream" },
           body: raw,
           redirect: "manual",
+        }).catch((error: unknown) => {
+          // A failed POST to the GPU service is an upstream failure, as a failed gRPC-web call is.
+          throw ConnectError.from(error);
         });
         if (!response.ok) throw new ApiError(502, "gpu_error", `raw POST answered ${response.status}`);
         await response.arrayBuffer();
       };
-      try {
-        const connectMs = await timeRuns(viaConnect, runs);
-        const rawMs = await timeRuns(viaRawPost, runs);
-        const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-        return c.json({
-          bytes: raw.length,
-          runs,
-          grpc_web_ms: connectMs,
-          raw_post_ms: rawMs,
-          grpc_web_median_ms: median(connectMs),
-          raw_post_median_ms: median(rawMs),
-          // Throughput of gRPC-web relative to a raw POST of the same bytes (1 = no overhead).
-          throughput_ratio: median(rawMs) / Math.max(median(connectMs), 1e-3),
-        });
-      } catch (error) {
-        throw error instanceof ApiError ? error : fromUpstream(error, config.retryAfterSeconds);
-      }
+      const connectMs = await timeRuns(viaConnect, runs);
+      const rawMs = await timeRuns(viaRawPost, runs);
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      return c.json({
+        bytes: raw.length,
+        runs,
+        grpc_web_ms: connectMs,
+        raw_post_ms: rawMs,
+        grpc_web_median_ms: median(connectMs),
+        raw_post_median_ms: median(rawMs),
+        // Throughput of gRPC-web relative to a raw POST of the same bytes (1 = no overhead).
+        throughput_ratio: median(rawMs) / Math.max(median(connectMs), 1e-3),
+      });
     });
 }
-
-const requireAdmin: MiddlewareHandler<EdgeEnv> = async (c, next) => {
-  const adminKey = c.var.config.adminApiKey;
-  if (adminKey === undefined) throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`);
-  const token = bearerToken(c.req.header("authorization"));
-  if (token === undefined || !(await secretsEqual(token, adminKey))) {
-    throw new ApiError(401, "invalid_admin_key", "The diagnostics routes need the admin API key as a Bearer token");
-  }
-  await next();
-};
 
 function integerParam(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;

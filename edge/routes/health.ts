@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { ServingStatus } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { VERSION } from "../../shared/version.ts";
-import type { EdgeEnv } from "../app.ts";
+import type { EdgeEnv } from "../env.ts";
 import { fromUpstream } from "../errors.ts";
 
 /** GET /healthz: the edge's own state and the GPU service's; 200 only when requests can be served. */

@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-web/wasm";
 
-import type { Manifest } from "../../shared/manifest/index.ts";
+import { GRAPH_IO, type Manifest } from "../../shared/manifest/index.ts";
 import { float32ToFloat16 } from "../../shared/tensor/index.ts";
 import { SiglipEncoderError } from "./errors.ts";
 import { createOrtSession } from "./ort-runtime.ts";
@@ -36,8 +36,7 @@ export type SiglipEncoder = {
   encodeBatch(images: readonly Uint8Array[]): Promise<Uint16Array[]>;
 };
 
-const INPUT = "pixel_values";
-const OUTPUT = "image_features";
+const { inputs: { pixels: INPUT }, outputs: { features: OUTPUT } } = GRAPH_IO.siglip_encoder;
 
 const mebibytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 

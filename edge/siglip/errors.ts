@@ -1,3 +1,5 @@
+import { CodedError } from "../coded-error.ts";
+
 export type SiglipEncoderErrorCode =
   /** The encoder's model is larger than the edge memory budget: use the `gpu` SigLIP placement (a deployment error). */
   | "model_too_large"
@@ -11,12 +13,6 @@ export type SiglipEncoderErrorCode =
   | "unexpected_output";
 
 /** The edge SigLIP encoder cannot be created or cannot encode; `code` says why. */
-export class SiglipEncoderError extends Error {
+export class SiglipEncoderError extends CodedError<SiglipEncoderErrorCode> {
   override name = "SiglipEncoderError";
-  readonly code: SiglipEncoderErrorCode;
-
-  constructor(code: SiglipEncoderErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

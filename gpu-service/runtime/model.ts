@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import type { GraphName, Manifest, ModelDtype } from "../../shared/manifest/index.ts";
+import { GRAPH_IO, pastName, presentName, type GraphName, type Manifest, type ModelDtype } from "../../shared/manifest/index.ts";
 import type { Logger } from "../log.ts";
 import type { ModelDirectory } from "../model/index.ts";
 import { activationType, activationsOf, allocate, int64Tensor, tensor, type ActivationType, type Activations } from "./activations.ts";
@@ -78,19 +78,21 @@ export class VisionLanguageModel {
   async align(lowRes: Activations[], highRes?: Activations[]): Promise<Activations[]> {
     const n = lowRes.length;
     const dims = [n, this.imageTokens, this.manifest.vision.featureDim];
-    const feeds: Record<string, ort.Tensor> = { low_res_features: tensor(this.act, this.#concat(lowRes), dims) };
+    const { inputs, outputs } = GRAPH_IO.aligner;
+    const feeds: Record<string, ort.Tensor> = { [inputs.lowRes]: tensor(this.act, this.#concat(lowRes), dims) };
     if (this.manifest.kind === "hybrid") {
       if (!highRes) throw new Error("hybrid models need SAM features");
-      feeds.high_res_features = tensor(this.act, this.#concat(highRes), dims);
+      feeds[inputs.highRes] = tensor(this.act, this.#concat(highRes), dims);
     }
-    const { image_embeds } = await this.#run("aligner", feeds);
-    return this.#split(activationsOf(image_embeds!), n, this.embedSize);
+    const embeds = (await this.#run("aligner", feeds))[outputs.embeds]!;
+    return this.#split(activationsOf(embeds), n, this.embedSize);
   }
 
   /** Token embeddings [B,T,H] of `batch` sequences of equal length (ids flattened row-major). */
   async embed(ids: ArrayLike<number>, batch = 1): Promise<Activations> {
-    const { inputs_embeds } = await this.#run("embed_tokens", { input_ids: int64Tensor(ids, [batch, ids.length / batch]) });
-    return activationsOf(inputs_embeds!);
+    const { inputs, outputs } = GRAPH_IO.embed_tokens;
+    const embeds = (await this.#run("embed_tokens", { [inputs.ids]: int64Tensor(ids, [batch, ids.length / batch]) }))[outputs.embeds]!;
+    return activationsOf(embeds);
   }
 
   /** One decoder call: prefill (tokens > 1) or a batched decode step (tokens = 1). */
@@ -98,22 +100,23 @@ export class VisionLanguageModel {
     const { numLayers, numKeyValueHeads, headDim, hiddenSize } = this.manifest.llm;
     const { batch, tokens, past } = inputs;
     const total = past.length + tokens;
+    const names = GRAPH_IO.decoder_model_merged;
     const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: tensor(this.act, inputs.embeds, [batch, tokens, hiddenSize]),
-      attention_mask: int64Tensor(inputs.attentionMask, [batch, total]),
-      position_ids: int64Tensor(inputs.positions, [batch, tokens]),
+      [names.inputs.embeds]: tensor(this.act, inputs.embeds, [batch, tokens, hiddenSize]),
+      [names.inputs.attentionMask]: int64Tensor(inputs.attentionMask, [batch, total]),
+      [names.inputs.positions]: int64Tensor(inputs.positions, [batch, tokens]),
     };
     const pastDims = [batch, numKeyValueHeads, past.length, headDim];
     for (let layer = 0; layer < numLayers; layer++) {
-      feeds[`past_key_values.${layer}.key`] = tensor(this.act, past.keys[layer]!, pastDims);
-      feeds[`past_key_values.${layer}.value`] = tensor(this.act, past.values[layer]!, pastDims);
+      feeds[pastName(layer, "key")] = tensor(this.act, past.keys[layer]!, pastDims);
+      feeds[pastName(layer, "value")] = tensor(this.act, past.values[layer]!, pastDims);
     }
     const outputs = await this.#run("decoder_model_merged", feeds);
-    const logits = outputs.logits!;
+    const logits = outputs[names.outputs.logits]!;
     const present: KvCache = { batch, length: total, keys: [], values: [] };
     for (let layer = 0; layer < numLayers; layer++) {
-      present.keys.push(activationsOf(outputs[`present.${layer}.key`]!));
-      present.values.push(activationsOf(outputs[`present.${layer}.value`]!));
+      present.keys.push(activationsOf(outputs[presentName(layer, "key")]!));
+      present.values.push(activationsOf(outputs[presentName(layer, "value")]!));
     }
     return { logits: activationsOf(logits), logitRows: logits.dims[1]!, present };
   }
@@ -128,8 +131,10 @@ export class VisionLanguageModel {
     const size = this.manifest.vision.imageSize;
     const batch = new Uint8Array(pixels.length * 3 * size * size);
     pixels.forEach((image, i) => batch.set(image, i * 3 * size * size));
-    const { image_features } = await this.#run(graph, { pixel_values: new ort.Tensor("uint8", batch, [pixels.length, 3, size, size]) });
-    return this.#split(activationsOf(image_features!), pixels.length, this.featureSize);
+    const { inputs, outputs } = GRAPH_IO[graph];
+    const feeds = { [inputs.pixels]: new ort.Tensor("uint8", batch, [pixels.length, 3, size, size]) };
+    const features = (await this.#run(graph, feeds))[outputs.features]!;
+    return this.#split(activationsOf(features), pixels.length, this.featureSize);
   }
 
   async #run(graph: GraphName, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {

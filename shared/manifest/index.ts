@@ -10,3 +10,4 @@ export {
   type Manifest,
   type ModelDtype,
 } from "./schema.ts";
+export { GRAPH_IO, KV_SIDES, pastName, presentName, type KvSide } from "./graph-io.ts";

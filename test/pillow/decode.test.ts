@@ -14,7 +14,7 @@ import {
   readImageHeader,
 } from "../../edge/image/index.ts";
 import { decodeJpegInTypeScript } from "../../edge/image/decode/jpeg-color.ts";
-import { nodeCodecWasm } from "../../scripts/node-codecs.ts";
+import { nodeCodecWasm } from "../../processes/index.ts";
 
 // Byte-for-byte parity of edge/image/decode with Debian's Pillow: decode_images.py writes a varied
 // set of JPEG, PNG and WebP files and Pillow's `ImageOps.exif_transpose(Image.open(f)).convert("RGB")`

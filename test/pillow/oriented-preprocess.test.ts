@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { difference, generateWithPillow } from "./pillow.ts";
 
 import { decodeImage, preprocess, resizeBicubic } from "../../edge/image/index.ts";
-import { nodeCodecWasm } from "../../scripts/node-codecs.ts";
+import { nodeCodecWasm } from "../../processes/index.ts";
 
 // Byte-for-byte parity with Pillow of decoded images that carry an EXIF orientation: preprocess and
 // resizeBicubic read the stored pixels through the turn (never turned as a whole), which must give

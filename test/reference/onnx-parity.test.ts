@@ -19,6 +19,7 @@ import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertCheckpoint } from "../../converter/convert.ts";
 import { writeFixture } from "../../converter/fixture/index.ts";
+import { GRAPH_IO, KV_SIDES, pastName, presentName } from "../../shared/manifest/index.ts";
 import {
   argmax,
   cosineSimilarity,
@@ -92,6 +93,9 @@ async function prepare(root: string, kind: "hybrid" | "siglip"): Promise<Model> 
   };
 }
 
+const { siglip_encoder: SIGLIP, sam_encoder: SAM, aligner: ALIGNER, embed_tokens: EMBED, decoder_model_merged: DECODER } = GRAPH_IO;
+const logitsOf = (outputs: Record<string, ort.Tensor>) => outputs[DECODER.outputs.logits]!;
+
 async function run(model: Model, graph: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
   return (await model.session(graph)).run(feeds);
 }
@@ -99,8 +103,8 @@ async function run(model: Model, graph: string, feeds: Record<string, ort.Tensor
 function emptyPast(llm: LlamaConfig, batch: number): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (let l = 0; l < llm.numLayers; l++) {
-    for (const kv of ["key", "value"]) {
-      feeds[`past_key_values.${l}.${kv}`] = new ort.Tensor("float32", new Float32Array(0), [batch, llm.numKeyValueHeads, 0, llm.headDim]);
+    for (const kv of KV_SIDES) {
+      feeds[pastName(l, kv)] = new ort.Tensor("float32", new Float32Array(0), [batch, llm.numKeyValueHeads, 0, llm.headDim]);
     }
   }
   return feeds;
@@ -109,7 +113,7 @@ function emptyPast(llm: LlamaConfig, batch: number): Record<string, ort.Tensor> 
 function presentsAsPast(llm: LlamaConfig, outputs: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (let l = 0; l < llm.numLayers; l++) {
-    for (const kv of ["key", "value"]) feeds[`past_key_values.${l}.${kv}`] = outputs[`present.${l}.${kv}`]!;
+    for (const kv of KV_SIDES) feeds[pastName(l, kv)] = outputs[presentName(l, kv)]!;
   }
   return feeds;
 }
@@ -127,29 +131,29 @@ function logitsAt(logits: ort.Tensor, row: number, t: number): Float32Array {
  */
 async function onnxGreedy(model: Model, ids: readonly number[], imageEmbeds: Tensor64 | undefined, steps: number): Promise<{ tokens: number[]; logits: Float32Array[] }> {
   const hidden = model.llm.hiddenSize;
-  const embedded = (await run(model, "embed_tokens", { input_ids: new ort.Tensor("int64", ids64(ids), [1, ids.length]) })).inputs_embeds!;
+  const embedded = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64(ids), [1, ids.length]) }))[EMBED.outputs.embeds]!;
   let embeds: Float64Array = Float64Array.from(embedded.data as Float32Array);
   if (imageEmbeds !== undefined) embeds = mergeImageEmbeddings(embeds, ids, IMAGE, imageEmbeds);
   let feeds: Record<string, ort.Tensor> = {
-    inputs_embeds: new ort.Tensor("float32", Float32Array.from(embeds), [1, ids.length, hidden]),
-    attention_mask: new ort.Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
-    position_ids: new ort.Tensor("int64", ids64(ids.map((_, i) => i)), [1, ids.length]),
+    [DECODER.inputs.embeds]: new ort.Tensor("float32", Float32Array.from(embeds), [1, ids.length, hidden]),
+    [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+    [DECODER.inputs.positions]: new ort.Tensor("int64", ids64(ids.map((_, i) => i)), [1, ids.length]),
     ...emptyPast(model.llm, 1),
   };
   const tokens: number[] = [];
   const logits: Float32Array[] = [];
   for (let step = 0; step < steps; step++) {
     const out = await run(model, "decoder_model_merged", feeds);
-    const last = logitsAt(out.logits!, 0, out.logits!.dims[1]! - 1);
+    const last = logitsAt(logitsOf(out), 0, logitsOf(out).dims[1]! - 1);
     const next = argmax(last);
     tokens.push(next);
     logits.push(Float32Array.from(last));
     const length = ids.length + tokens.length;
-    const nextEmbeds = (await run(model, "embed_tokens", { input_ids: new ort.Tensor("int64", ids64([next]), [1, 1]) })).inputs_embeds!;
+    const nextEmbeds = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64([next]), [1, 1]) }))[EMBED.outputs.embeds]!;
     feeds = {
-      inputs_embeds: nextEmbeds,
-      attention_mask: new ort.Tensor("int64", new BigInt64Array(length).fill(1n), [1, length]),
-      position_ids: new ort.Tensor("int64", ids64([length - 1]), [1, 1]),
+      [DECODER.inputs.embeds]: nextEmbeds,
+      [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(length).fill(1n), [1, length]),
+      [DECODER.inputs.positions]: new ort.Tensor("int64", ids64([length - 1]), [1, 1]),
       ...presentsAsPast(model.llm, out),
     };
   }
@@ -184,29 +188,29 @@ describe("hybrid (7B layout) graphs vs reference", () => {
     });
   });
 
-  const pixelFeed = () => ({ pixel_values: new ort.Tensor("uint8", pixels.data, pixels.shape) });
+  const pixelFeed = () => ({ [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", pixels.data, pixels.shape) });
 
   it("sam_encoder: uint8 [2,3,1024,1024] → [2,576,F]", async () => {
-    const out = (await run(model, "sam_encoder", pixelFeed())).image_features!;
+    const out = (await run(model, "sam_encoder", pixelFeed()))[SAM.outputs.features]!;
     expect(out.dims).toEqual(reference.high!.shape);
     expectClose("sam_encoder", out.data as Float32Array, reference.high!.data);
   });
 
   it("siglip_encoder: uint8 [2,3,1024,1024] → antialiased resize to 384 → [2,576,F]", async () => {
-    const out = (await run(model, "siglip_encoder", pixelFeed())).image_features!;
+    const out = (await run(model, "siglip_encoder", pixelFeed()))[SIGLIP.outputs.features]!;
     expect(out.dims).toEqual(reference.low.shape);
     expectClose("siglip_encoder", out.data as Float32Array, reference.low.data);
   });
 
   it("aligner: (high, low) features → image embeddings", async () => {
-    const out = (await run(model, "aligner", { high_res_features: f32(reference.high!), low_res_features: f32(reference.low) })).image_embeds!;
+    const out = (await run(model, "aligner", { [ALIGNER.inputs.highRes]: f32(reference.high!), [ALIGNER.inputs.lowRes]: f32(reference.low) }))[ALIGNER.outputs.embeds]!;
     expect(out.dims).toEqual(reference.embeds.shape);
     expectClose("aligner", out.data as Float32Array, reference.embeds.data);
   });
 
   it("embed_tokens: ids → rows of the table", async () => {
     const ids = [BOS, 5, 100001, IMAGE, 102399];
-    const out = (await run(model, "embed_tokens", { input_ids: new ort.Tensor("int64", ids64(ids), [1, ids.length]) })).inputs_embeds!;
+    const out = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64(ids), [1, ids.length]) }))[EMBED.outputs.embeds]!;
     expect(Array.from(out.data as Float32Array)).toEqual(Array.from(embedTokens(model.weights, model.llm, ids)));
   });
 
@@ -219,22 +223,22 @@ describe("hybrid (7B layout) graphs vs reference", () => {
     // Prefill the first 7 tokens, then feed the last 3 one at a time through the cache.
     const prefill = 7;
     let out = await run(model, "decoder_model_merged", {
-      inputs_embeds: new ort.Tensor("float32", Float32Array.from(embeds.subarray(0, prefill * hidden)), [1, prefill, hidden]),
-      attention_mask: new ort.Tensor("int64", new BigInt64Array(prefill).fill(1n), [1, prefill]),
-      position_ids: new ort.Tensor("int64", ids64([0, 1, 2, 3, 4, 5, 6]), [1, prefill]),
+      [DECODER.inputs.embeds]: new ort.Tensor("float32", Float32Array.from(embeds.subarray(0, prefill * hidden)), [1, prefill, hidden]),
+      [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(prefill).fill(1n), [1, prefill]),
+      [DECODER.inputs.positions]: new ort.Tensor("int64", ids64([0, 1, 2, 3, 4, 5, 6]), [1, prefill]),
       ...emptyPast(model.llm, 1),
     });
-    expect(out.logits!.dims).toEqual([1, prefill, vocab]);
-    expectClose("prefill logits", out.logits!.data as Float32Array, reference.subarray(0, prefill * vocab));
+    expect(logitsOf(out).dims).toEqual([1, prefill, vocab]);
+    expectClose("prefill logits", logitsOf(out).data as Float32Array, reference.subarray(0, prefill * vocab));
     for (let t = prefill; t < ids.length; t++) {
       out = await run(model, "decoder_model_merged", {
-        inputs_embeds: new ort.Tensor("float32", Float32Array.from(embeds.subarray(t * hidden, (t + 1) * hidden)), [1, 1, hidden]),
-        attention_mask: new ort.Tensor("int64", new BigInt64Array(t + 1).fill(1n), [1, t + 1]),
-        position_ids: new ort.Tensor("int64", ids64([t]), [1, 1]),
+        [DECODER.inputs.embeds]: new ort.Tensor("float32", Float32Array.from(embeds.subarray(t * hidden, (t + 1) * hidden)), [1, 1, hidden]),
+        [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(t + 1).fill(1n), [1, t + 1]),
+        [DECODER.inputs.positions]: new ort.Tensor("int64", ids64([t]), [1, 1]),
         ...presentsAsPast(model.llm, out),
       });
-      expect(out["present.0.key"]!.dims).toEqual([1, model.llm.numKeyValueHeads, t + 1, model.llm.headDim]);
-      expectClose(`cached step ${t}`, logitsAt(out.logits!, 0, 0), reference.subarray(t * vocab, (t + 1) * vocab));
+      expect(out[presentName(0, "key")]!.dims).toEqual([1, model.llm.numKeyValueHeads, t + 1, model.llm.headDim]);
+      expectClose(`cached step ${t}`, logitsAt(logitsOf(out), 0, 0), reference.subarray(t * vocab, (t + 1) * vocab));
     }
   });
 
@@ -251,23 +255,23 @@ describe("hybrid (7B layout) graphs vs reference", () => {
     const mask = [...full.map(() => 1n), ...padded.map((_, i) => (i < pad ? 0n : 1n))];
     const positions = [...full.map((_, i) => i), ...padded.map((_, i) => Math.max(i - pad, 0))];
     const out = await run(model, "decoder_model_merged", {
-      inputs_embeds: new ort.Tensor("float32", embeds, [2, full.length, hidden]),
-      attention_mask: new ort.Tensor("int64", BigInt64Array.from(mask), [2, full.length]),
-      position_ids: new ort.Tensor("int64", ids64(positions), [2, full.length]),
+      [DECODER.inputs.embeds]: new ort.Tensor("float32", embeds, [2, full.length, hidden]),
+      [DECODER.inputs.attentionMask]: new ort.Tensor("int64", BigInt64Array.from(mask), [2, full.length]),
+      [DECODER.inputs.positions]: new ort.Tensor("int64", ids64(positions), [2, full.length]),
       ...emptyPast(model.llm, 2),
     });
     const reference = llamaLogits(model.weights, model.llm, embedTokens(model.weights, model.llm, short), { positions: short.map((_, i) => i) });
     for (let t = 0; t < short.length; t++) {
-      expectClose(`padded row, token ${t}`, logitsAt(out.logits!, 1, pad + t), reference.subarray(t * vocab, (t + 1) * vocab));
+      expectClose(`padded row, token ${t}`, logitsAt(logitsOf(out), 1, pad + t), reference.subarray(t * vocab, (t + 1) * vocab));
     }
     const fullReference = llamaLogits(model.weights, model.llm, embedTokens(model.weights, model.llm, full), { positions: full.map((_, i) => i) });
-    expectClose("unpadded row", (out.logits!.data as Float32Array).subarray(0, full.length * vocab), fullReference);
+    expectClose("unpadded row", (logitsOf(out).data as Float32Array).subarray(0, full.length * vocab), fullReference);
   });
 
   it("whole path: pixels → adaptor output, then ids + image → identical greedy tokens", async () => {
-    const high = (await run(model, "sam_encoder", pixelFeed())).image_features!;
-    const low = (await run(model, "siglip_encoder", pixelFeed())).image_features!;
-    const embeds = (await run(model, "aligner", { high_res_features: high, low_res_features: low })).image_embeds!;
+    const high = (await run(model, "sam_encoder", pixelFeed()))[SAM.outputs.features]!;
+    const low = (await run(model, "siglip_encoder", pixelFeed()))[SIGLIP.outputs.features]!;
+    const embeds = (await run(model, "aligner", { [ALIGNER.inputs.highRes]: high, [ALIGNER.inputs.lowRes]: low }))[ALIGNER.outputs.embeds]!;
     expectClose("adaptor output", embeds.data as Float32Array, reference.embeds.data);
 
     // The first image of the batch goes into the prompt.
@@ -294,20 +298,20 @@ describe("siglip (1.3B layout) graphs vs reference", () => {
   });
 
   it("siglip_encoder: uint8 [2,3,384,384] → [2,576,F]", async () => {
-    const out = (await run(model, "siglip_encoder", { pixel_values: new ort.Tensor("uint8", pixels.data, pixels.shape) })).image_features!;
+    const out = (await run(model, "siglip_encoder", { [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", pixels.data, pixels.shape) }))[SIGLIP.outputs.features]!;
     expect(out.dims).toEqual(reference.low.shape);
     expectClose("siglip_encoder", out.data as Float32Array, reference.low.data);
   });
 
   it("aligner (mlp_gelu): features → image embeddings", async () => {
-    const out = (await run(model, "aligner", { low_res_features: f32(reference.low) })).image_embeds!;
+    const out = (await run(model, "aligner", { [ALIGNER.inputs.lowRes]: f32(reference.low) }))[ALIGNER.outputs.embeds]!;
     expect(out.dims).toEqual(reference.embeds.shape);
     expectClose("aligner", out.data as Float32Array, reference.embeds.data);
   });
 
   it("whole path: pixels → adaptor output → identical greedy tokens", async () => {
-    const low = (await run(model, "siglip_encoder", { pixel_values: new ort.Tensor("uint8", pixels.data.subarray(0, 3 * 384 * 384), [1, 3, 384, 384]) })).image_features!;
-    const embeds = (await run(model, "aligner", { low_res_features: low })).image_embeds!;
+    const low = (await run(model, "siglip_encoder", { [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", pixels.data.subarray(0, 3 * 384 * 384), [1, 3, 384, 384]) }))[SIGLIP.outputs.features]!;
+    const embeds = (await run(model, "aligner", { [ALIGNER.inputs.lowRes]: low }))[ALIGNER.outputs.embeds]!;
     const firstReference: Tensor64 = { shape: [1, ...reference.embeds.shape.slice(1)], data: reference.embeds.data.subarray(0, embeds.data.length) };
     expectClose("adaptor output", embeds.data as Float32Array, firstReference.data);
     const ids = promptWithImage();

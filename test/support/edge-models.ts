@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
+import { GRAPH_IO } from "../../shared/manifest/index.ts";
 import { float32ToFloat16 } from "../../shared/tensor/index.ts";
 import { tinyModel } from "./models.ts";
 
@@ -32,8 +33,9 @@ async function gpuSiglipFeatures(kind: "hybrid" | "siglip", pixels: Uint8Array):
   const count = pixels.length / (3 * size * size);
   if (!Number.isInteger(count) || count === 0) throw new Error(`expected uint8 [N,3,${size},${size}], got ${pixels.length} bytes`);
   const { Tensor } = await import("onnxruntime-node");
-  const outputs = await (await siglipSession(dir)).run({ pixel_values: new Tensor("uint8", pixels, [count, 3, size, size]) });
-  return float32ToFloat16(outputs.image_features!.data as Float32Array);
+  const { inputs, outputs } = GRAPH_IO.siglip_encoder;
+  const results = await (await siglipSession(dir)).run({ [inputs.pixels]: new Tensor("uint8", pixels, [count, 3, size, size]) });
+  return float32ToFloat16(results[outputs.features]!.data as Float32Array);
 }
 
 export async function edgeTestModels(request: Request): Promise<Response> {

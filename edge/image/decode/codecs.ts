@@ -67,7 +67,15 @@ interface Codec {
  */
 const RETAINED_MEMORY_BYTES = 32 * 1024 * 1024;
 
-const codecs = new WeakMap<WebAssembly.Module, Promise<Codec>>();
+/**
+ * Codec instances by their compiled WebAssembly, reused across decodes: an isolate keeps one (edge/isolate.ts),
+ * each instance holding at most RETAINED_MEMORY_BYTES between calls.
+ */
+export type CodecInstances = WeakMap<WebAssembly.Module, Promise<Codec>>;
+
+export function createCodecInstances(): CodecInstances {
+  return new WeakMap();
+}
 
 async function instantiate(spec: CodecSpec, wasm: WebAssembly.Module): Promise<Codec> {
   const messages: string[] = [];
@@ -88,7 +96,11 @@ async function instantiate(spec: CodecSpec, wasm: WebAssembly.Module): Promise<C
 }
 
 /** The cached instance for `wasm` (and the promise it is cached under), made on first use or after a failure. */
-async function codecFor(spec: CodecSpec, wasm: WebAssembly.Module): Promise<{ codec: Codec; cached: Promise<Codec> }> {
+async function codecFor(
+  spec: CodecSpec,
+  wasm: WebAssembly.Module,
+  codecs: CodecInstances,
+): Promise<{ codec: Codec; cached: Promise<Codec> }> {
   for (;;) {
     let cached = codecs.get(wasm);
     if (cached === undefined) {
@@ -102,8 +114,8 @@ async function codecFor(spec: CodecSpec, wasm: WebAssembly.Module): Promise<{ co
   }
 }
 
-async function decodeRgba(spec: CodecSpec, wasm: WebAssembly.Module, bytes: Uint8Array): Promise<RgbaImage> {
-  const { codec, cached } = await codecFor(spec, wasm);
+async function decodeRgba(spec: CodecSpec, wasm: WebAssembly.Module, bytes: Uint8Array, codecs: CodecInstances): Promise<RgbaImage> {
+  const { codec, cached } = await codecFor(spec, wasm, codecs);
   codec.messages.length = 0;
   let image: RgbaImage | null = null;
   let failure: unknown;
@@ -133,11 +145,11 @@ function rgbaPixels({ data, width, height }: RgbaImage): Pixels {
 }
 
 /** Baseline or progressive JPEG (grey, YCbCr or RGB) to RGBA, with libjpeg's defaults: ISLOW IDCT, fancy upsampling. */
-export async function decodeJpegWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module): Promise<Pixels> {
-  return rgbaPixels(await decodeRgba(JPEG, wasm, bytes));
+export async function decodeJpegWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances): Promise<Pixels> {
+  return rgbaPixels(await decodeRgba(JPEG, wasm, bytes, codecs));
 }
 
 /** Lossy or lossless still WebP to RGBA. */
-export async function decodeWebpWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module): Promise<Pixels> {
-  return rgbaPixels(await decodeRgba(WEBP, wasm, bytes));
+export async function decodeWebpWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances): Promise<Pixels> {
+  return rgbaPixels(await decodeRgba(WEBP, wasm, bytes, codecs));
 }

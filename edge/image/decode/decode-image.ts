@@ -1,6 +1,6 @@
 import { ImageError } from "../errors.ts";
 import { isPositiveInteger, type Pixels, type RgbImage } from "../rgb-image.ts";
-import { type CodecWasm, decodeJpegWithWasmCodec, decodeWebpWithWasmCodec } from "./codecs.ts";
+import { type CodecInstances, type CodecWasm, createCodecInstances, decodeJpegWithWasmCodec, decodeWebpWithWasmCodec } from "./codecs.ts";
 import { assertPixelCount, readContainer } from "./header.ts";
 import { decodeJpegInTypeScript } from "./jpeg-color.ts";
 import { hasEndOfImage, type JpegFrame } from "./jpeg-structure.ts";
@@ -32,6 +32,8 @@ export interface DecodeOptions {
   readonly wasm: CodecWasm;
   /** Largest `width * height` accepted, checked from the header before any decoding. */
   readonly maxPixels?: number;
+  /** Codec instances to reuse (see `createCodecInstances`); without, the decode instantiates its codec for itself. */
+  readonly codecs?: CodecInstances;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface DecodeOptions {
  * Throws `ImageError`: "unsupported_format", "corrupt_image" or "too_many_pixels".
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
-  const { wasm, maxPixels = DEFAULT_MAX_PIXELS } = options;
+  const { wasm, maxPixels = DEFAULT_MAX_PIXELS, codecs = createCodecInstances() } = options;
   if (!isPositiveInteger(maxPixels)) {
     throw new ImageError("invalid_option", `maxPixels must be a positive integer, got ${maxPixels}`);
   }
@@ -59,13 +61,13 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       if (!hasEndOfImage(bytes)) {
         throw new ImageError("corrupt_image", "JPEG is truncated (no end-of-image marker after its scans)");
       }
-      image = await decodeJpegWithWasmCodec(bytes, wasm.jpeg);
+      image = await decodeJpegWithWasmCodec(bytes, wasm.jpeg, codecs);
       break;
     case "png":
       image = { ...(await decodePng(container.png)), channels: 3 };
       break;
     case "webp":
-      image = await decodeWebpWithWasmCodec(bytes, wasm.webp);
+      image = await decodeWebpWithWasmCodec(bytes, wasm.webp, codecs);
       break;
   }
   if (image.width !== header.width || image.height !== header.height) {

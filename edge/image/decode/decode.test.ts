@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 
 import { ImageError } from "../errors.ts";
-import { decodeImage, readImageHeader } from "./index.ts";
+import { createCodecInstances, decodeImage, readImageHeader } from "./index.ts";
 import { workerdCodecWasm } from "./workerd-wasm.ts";
 
 // Runs inside workerd: the codecs' .wasm arrive as module imports and are instantiated without
@@ -43,7 +43,9 @@ const WEBP_LOSSLESS_PIXELS = [
   39, 106, 213, 171, 45, 167, 57, 69, 81, 55, 14,
 ];
 
-const decode = (bytes: Uint8Array) => decodeImage(bytes, { wasm: workerdCodecWasm });
+// Shared, as an isolate shares them: a failed decode must not leave a broken instance to the next.
+const codecs = createCodecInstances();
+const decode = (bytes: Uint8Array) => decodeImage(bytes, { wasm: workerdCodecWasm, codecs });
 
 describe("decodeImage in workerd", () => {
   test("JPEG through MozJPEG, turned upright by its EXIF orientation 6", async () => {

@@ -6,6 +6,6 @@ import type { CodecWasm } from "./codecs.ts";
 /**
  * The codecs' WebAssembly as the Worker bundles it: static `.wasm` imports, which wrangler (and
  * the Workers vitest pool) compile at deploy time. Import this file from Worker code only: Node
- * cannot import `.wasm` (tests there compile the same files, see scripts/node-codecs.ts).
+ * cannot import `.wasm` (tests there compile the same files, see processes/node-codecs.ts).
  */
 export const workerdCodecWasm: CodecWasm = { jpeg, webp };

@@ -1,14 +1,13 @@
-// node converter/bench/convert.ts <checkpoint-dir> <model-dir> [--dtype fp32|fp16]: converts and reports time,
+// node bench/converter-convert.ts <checkpoint-dir> <model-dir> [--dtype fp32|fp16]: converts and reports time,
 // peak RSS and the largest checkpoint tensor against the goal peak RSS <= 1.5 x largest tensor + 512 MiB.
 // Make a full-size-vision checkpoint first with: npm run fixture -- --kind hybrid --out <dir>
 import { parseArgs } from "node:util";
-import type { ModelDtype } from "../../shared/manifest/index.ts";
-import { Checkpoint } from "../checkpoint/index.ts";
-import { convertCheckpoint } from "../convert.ts";
+import { Checkpoint, convertCheckpoint } from "../converter/index.ts";
+import type { ModelDtype } from "../shared/manifest/index.ts";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { dtype: { type: "string", default: "fp32" } } });
 const [source, target] = positionals;
-if (!source || !target) throw new Error("usage: node converter/bench/convert.ts <checkpoint-dir> <model-dir> [--dtype fp32|fp16]");
+if (!source || !target) throw new Error("usage: node bench/converter-convert.ts <checkpoint-dir> <model-dir> [--dtype fp32|fp16]");
 const checkpoint = await Checkpoint.open(source);
 const largest = Math.max(...[...checkpoint.tensors.values()].map((t) => t.byteLength));
 const total = [...checkpoint.tensors.values()].reduce((sum, t) => sum + t.byteLength, 0);

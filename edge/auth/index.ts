@@ -1,0 +1,1 @@
+export { requireAdmin, requireApiKey } from "./auth.ts";

@@ -1,0 +1,138 @@
+import type { Manifest } from "../../shared/manifest/index.ts";
+import type { EdgeEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { workerdCodecWasm } from "../image/decode/workerd-wasm.ts";
+import { readModelAsset } from "../model/index.ts";
+import { checkTokenLimit, fromOpenAiMessages, renderPrompt, tokenize } from "../prompt/index.ts";
+import { followSignal } from "../signals.ts";
+import { completionEvents, type CompletionEvent } from "./completion.ts";
+import { FeatureCache, edgeFeatureSource, gpuFeatureSource } from "./features.ts";
+import { imageBytes, prepareImage } from "./images.ts";
+import { generate } from "./upstream.ts";
+
+/** The reference's sampling default: transformers' GenerationConfig top_k 50 applies whenever sampling. */
+const DEFAULT_TOP_K = 50;
+
+/** A completion as any of the OpenAI-style APIs asks for it (chat completions; the Responses API next). */
+export type CompletionInput = {
+  /** The model the client named: it must be the one served. */
+  model: string;
+  /** The conversation as OpenAI chat messages (text and `image_url` parts). */
+  messages: unknown;
+  /** Tokens to generate at most; undefined: DEFAULT_COMPLETION_TOKENS. */
+  maxTokens: number | undefined;
+  /** Sampling knobs; absent ones take the reference's defaults (temperature 0 or absent: greedy, like the official inference). */
+  sampling: {
+    temperature?: number | null;
+    topP?: number | null;
+    topK?: number | null;
+    repetitionPenalty?: number | null;
+    seed?: number | null;
+  };
+  /** Strings that end the completion ("stop") where they appear; they are not part of the text. */
+  stop: string[];
+  /** Image files of a multipart request by part name, for `attachment:NAME` image URLs. */
+  attachments: ReadonlyMap<string, Uint8Array>;
+  /** The client's request signal: the GPU call ends when it aborts. */
+  signal: AbortSignal;
+};
+
+/** What the pipeline needs of the request's context (`c.var`, and the ASSETS binding). */
+export type CompletionContext = Pick<EdgeEnv["Variables"], "config" | "gpu" | "isolate" | "requestId"> & {
+  assets: Fetcher | undefined;
+};
+
+/** A completion under way: a JSON answer collects its events, a streamed one frames each. */
+export type Completion = {
+  /** The served model, for the answer's `model` and fingerprint. */
+  manifest: Manifest;
+  /**
+   * Text deltas, then one finish event. The first event has already arrived: a GPU service that is busy,
+   * stalled or down makes `runCompletion` throw with its own status (429, 504, 503), not the stream.
+   */
+  events: AsyncIterable<CompletionEvent>;
+  /** Ends the GPU call (a client that left, an answer that is done); calling it again does nothing. */
+  cancel(): void;
+};
+
+/**
+ * The whole pipeline: prompt and limits, images (fetched, preprocessed, keyed by content), SigLIP features,
+ * the GPU service's Generate call, and its tokens as text. Errors go through (toApiError translates them).
+ */
+export async function runCompletion(input: CompletionInput, context: CompletionContext): Promise<Completion> {
+  const { config, gpu, isolate } = context;
+  const { manifest, tokenizer } = await isolate.model.load(context.assets, config.modelAssetsPath);
+  if (input.model !== manifest.name) {
+    const message = `The model '${input.model}' does not exist; this service serves '${manifest.name}'`;
+    throw new ApiError(404, "model_not_found", message, { param: "model" });
+  }
+
+  const { messages, imageUrls } = fromOpenAiMessages(input.messages);
+  const prompt = renderPrompt(messages);
+  if (imageUrls.length > config.maxImages) {
+    throw new ApiError(400, "too_many_images", `At most ${config.maxImages} images per request, got ${imageUrls.length}`, { param: "messages" });
+  }
+  const maxTokens = input.maxTokens ?? config.defaultCompletionTokens;
+  if (maxTokens > config.maxCompletionTokens) {
+    throw new ApiError(400, "invalid_request", `max_tokens must be at most ${config.maxCompletionTokens}`, { param: "max_tokens" });
+  }
+  const { ids } = tokenize(prompt, tokenizer, { images: imageUrls.length });
+  checkTokenLimit({ promptTokens: ids.length, maxTokens, contextLength: manifest.llm.contextLength });
+
+  // Follows the client's signal; unlinked when the completion is done (see ../signals.ts).
+  const abort = followSignal(input.signal);
+  const { maxImagePixels: maxPixels, imageFetchMaxBytes: fetchMaxBytes, imageFetchTimeoutMs: fetchTimeoutMs } = config;
+  const images = [];
+  for (const [index, url] of imageUrls.entries()) {
+    const bytes = await imageBytes(url, index, input.attachments, { maxPixels, fetchMaxBytes, fetchTimeoutMs }, abort.signal);
+    const decoding = { wasm: workerdCodecWasm, maxPixels, codecs: isolate.codecs };
+    images.push(await prepareImage(isolate.fileKeys, bytes, index, manifest, decoding, config.cacheKeySalt));
+  }
+  isolate.features ??= new FeatureCache(config.featureCacheBytes);
+  const readGraph = () => readModelAsset(context.assets, config.modelAssetsPath, "siglip_encoder.onnx");
+  const source =
+    config.siglipPlacement === "edge"
+      ? edgeFeatureSource(isolate.encoders, manifest, readGraph)
+      : gpuFeatureSource(gpu, manifest, config.gpuTimeoutMs);
+  const features = images.length === 0 ? [] : await isolate.features.features(images, source, manifest);
+
+  const upstream = generate(gpu, isolate.heldKeys, {
+    requestId: context.requestId,
+    inputIds: ids,
+    images: images.map((image, i) => ({ ...image, features: features[i] })),
+    sampling: samplingOf(input.sampling, maxTokens),
+    manifest,
+    timeoutMs: config.gpuTimeoutMs,
+    signal: abort.signal,
+  });
+  const iterator = completionEvents(upstream, tokenizer, input.stop, ids.length, () => abort.abort())[Symbol.asyncIterator]();
+  let first: IteratorResult<CompletionEvent>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    abort.abort();
+    throw error;
+  }
+  async function* events(): AsyncGenerator<CompletionEvent> {
+    try {
+      for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+    } finally {
+      abort.abort();
+    }
+  }
+  return { manifest, events: events(), cancel: () => abort.abort() };
+}
+
+/** The knobs as the reference's sampler takes them. */
+function samplingOf(sampling: CompletionInput["sampling"], maxNewTokens: number) {
+  const temperature = sampling.temperature ?? 0;
+  return {
+    temperature,
+    topK: sampling.topK ?? (temperature > 0 ? DEFAULT_TOP_K : 0),
+    topP: sampling.topP ?? 1,
+    repetitionPenalty: sampling.repetitionPenalty ?? 1,
+    maxNewTokens,
+    stopTokenIds: [],
+    ...(sampling.seed === undefined || sampling.seed === null ? {} : { seed: BigInt(sampling.seed) }),
+  };
+}
