@@ -1,7 +1,7 @@
 // The benchmarks' Worker (bench/worker/) in workerd, driven from Node: requests timed from outside, and the
 // workerd process's memory as Linux reports it.
 import { readFileSync, writeFileSync } from "node:fs";
-import { descendantPids, startEdge, type Running } from "../processes/index.ts";
+import { descendantPids, type Running, startEdge } from "../processes/index.ts";
 
 export type Timed<T> = { ms: number; body: T };
 
@@ -17,7 +17,9 @@ export async function startBenchWorker(): Promise<BenchWorker> {
   const worker: Running = await startEdge({}, { config: "bench/worker/wrangler.toml" });
   // wrangler dev runs two workerd processes: its proxy in front, and the runtime of the Worker, which alone
   // has an inspector (wrangler's debugger connection).
-  const workerdPid = descendantPids(worker.process.pid!, "workerd").find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector-addr"));
+  const workerdPid = descendantPids(worker.process.pid!, "workerd").find((pid) =>
+    readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector-addr"),
+  );
   if (workerdPid === undefined) {
     await worker.stop();
     throw new Error("wrangler dev runs no workerd process with an inspector (the Worker's runtime)");
@@ -27,7 +29,11 @@ export async function startBenchWorker(): Promise<BenchWorker> {
     stop: worker.stop,
     async post<T>(route: string, iterations: number, body: Uint8Array | string, contentType = "application/octet-stream") {
       const started = performance.now();
-      const response = await fetch(`${worker.url}${route}?iterations=${iterations}`, { method: "POST", headers: { "content-type": contentType }, body });
+      const response = await fetch(`${worker.url}${route}?iterations=${iterations}`, {
+        method: "POST",
+        headers: { "content-type": contentType },
+        body,
+      });
       const text = await response.text();
       const ms = performance.now() - started;
       if (!response.ok) throw new Error(`bench Worker ${route}?iterations=${iterations} answered ${response.status}: ${text}`);

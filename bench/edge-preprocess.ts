@@ -8,7 +8,7 @@ import { nodeCodecWasm } from "../processes/index.ts";
 import { peakRssGrowthBytes, startBenchWorker } from "./bench-worker.ts";
 import { PREPROCESS_7B, preprocessPhoto, sha256Hex } from "./edge-work.ts";
 import { median } from "./median.ts";
-import { benchPhoto, startPillowTimer, type PhotoSpec } from "./pillow.ts";
+import { benchPhoto, type PhotoSpec, startPillowTimer } from "./pillow.ts";
 import type { BenchmarkResult } from "./report.ts";
 import { interleavedRounds, perIteration } from "./rounds.ts";
 
@@ -107,15 +107,24 @@ export async function preprocessBenchmark(options: PreprocessOptions = {}): Prom
     return {
       name: "edge: preprocessing of a 12 MP photo, inside workerd vs Pillow and sharp",
       rows: [
-        ["photo", `${width}x${height} baseline JPEG q90 4:2:0, EXIF orientation 6 (shown ${height}x${width}), ${mib(photo.length)}, ${path}`],
-        ["work", "decode + orient + resize (long side 1024, bicubic) + pad to 1024x1024; uint8 out (planar for the edge and Pillow, interleaved for sharp)"],
+        [
+          "photo",
+          `${width}x${height} baseline JPEG q90 4:2:0, EXIF orientation 6 (shown ${height}x${width}), ${mib(photo.length)}, ${path}`,
+        ],
+        [
+          "work",
+          "decode + orient + resize (long side 1024, bicubic) + pad to 1024x1024; uint8 out (planar for the edge and Pillow, interleaved for sharp)",
+        ],
         [
           "method",
           `median of ${rounds} interleaved rounds after 1 warm-up; workerd: bench Worker timed from Node, (T(${iterations} iterations) - T(1)) / ${iterations - 1}; Pillow: timed inside python3; sharp, Node: in process`,
         ],
         ["workerd, the edge's code", ms(workerd)],
         ["Pillow 9.4 (Debian python3-pil)", ms(pillowMs)],
-        [`sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}, threads: ${sharp.concurrency()}, default shrink-on-load)`, ms(sharpMs)],
+        [
+          `sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}, threads: ${sharp.concurrency()}, default shrink-on-load)`,
+          ms(sharpMs),
+        ],
         ["Node 22, the edge's code", ms(nodeMs)],
         ["workerd / Pillow (goal <= 1.0x)", ratio(workerd / pillowMs)],
         ["workerd / sharp", ratio(workerd / sharpMs)],

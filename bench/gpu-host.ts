@@ -11,13 +11,13 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../gpu-service/config.ts";
 import { createLogger } from "../gpu-service/log.ts";
 import { openModelDirectory } from "../gpu-service/model/index.ts";
-import { EXECUTION_PROVIDERS, startRuntime, type ExecutionProvider, type Runtime } from "../gpu-service/runtime/index.ts";
+import { EXECUTION_PROVIDERS, type ExecutionProvider, type Runtime, startRuntime } from "../gpu-service/runtime/index.ts";
 import { SequenceRng } from "../gpu-service/sampling/index.ts";
-import { MODEL_DTYPES, type Manifest, type ModelDtype } from "../shared/manifest/index.ts";
+import { type Manifest, MODEL_DTYPES, type ModelDtype } from "../shared/manifest/index.ts";
 import { noiseImage } from "./images.ts";
 import { median } from "./median.ts";
 import { BENCH_CACHE, benchModel } from "./models.ts";
-import { formatResult, type BenchmarkResult } from "./report.ts";
+import { type BenchmarkResult, formatResult } from "./report.ts";
 
 const USAGE =
   "usage: npm run bench:gpu -- --provider cuda|webgpu|cpu --kind hybrid|siglip --size real|tiny [--dtype fp16|fp32] [--bandwidth GBps] [--runs N] [--decode-tokens N]";
@@ -40,14 +40,16 @@ type Options = {
 };
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T {
-  if (value === undefined || !(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}`);
+  if (value === undefined || !(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${name} must be one of ${allowed.join(", ")}`);
   return value as T;
 }
 
 function positive(name: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!(number > 0) || (integer && !Number.isInteger(number))) throw new UsageError(`--${name} must be a positive ${integer ? "integer" : "number"}, got "${value}"`);
+  if (!(number > 0) || (integer && !Number.isInteger(number)))
+    throw new UsageError(`--${name} must be a positive ${integer ? "integer" : "number"}, got "${value}"`);
   return number;
 }
 
@@ -215,12 +217,18 @@ async function run(options: Options): Promise<BenchmarkResult> {
     rates.push((result.completionTokens - 1) / (result.timings.decodeMs / 1000));
   }
   const tokensPerSecond = median(rates);
-  rows.push([`decode, B=1, ${options.decodeTokens} tokens after the prefill (median of ${runs})`, `${tokensPerSecond.toFixed(1)} tokens/s  (${ms(1000 / tokensPerSecond)} per token)`]);
+  rows.push([
+    `decode, B=1, ${options.decodeTokens} tokens after the prefill (median of ${runs})`,
+    `${tokensPerSecond.toFixed(1)} tokens/s  (${ms(1000 / tokensPerSecond)} per token)`,
+  ]);
   phase(`decode ${tokensPerSecond.toFixed(1)} tokens/s`);
 
   const weights = decodeWeightBytes(manifest.llm, dtype);
   const context = inputIds.length + options.decodeTokens / 2;
-  rows.push(["bytes read per decode step (weights + lm_head + embedding row)", `${bytes(weights)} (decoder graph on disk: ${bytes(await decoderFileBytes(dir, dtype))})`]);
+  rows.push([
+    "bytes read per decode step (weights + lm_head + embedding row)",
+    `${bytes(weights)} (decoder graph on disk: ${bytes(await decoderFileBytes(dir, dtype))})`,
+  ]);
   rows.push([`KV cache per step at ~${context} positions (not in the bound)`, bytes(kvCacheBytes(manifest.llm, dtype, context))]);
   if (options.bandwidthGBps === undefined) {
     rows.push(["memory-bandwidth bound", "pass --bandwidth GBps (the device's memory bandwidth) for the bound and the ratio"]);

@@ -4,21 +4,26 @@
 // request latency from the client's wall clock, so transport and streaming count as they do for a real caller.
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { gpuClients, randomSecret, startGpuService } from "../processes/index.ts";
 import { DataType, type GenerateRequestSchema, type Timings } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../shared/manifest/index.ts";
 import { encodeTensor } from "../shared/tensor/index.ts";
-import { gpuClients, randomSecret, startGpuService } from "../processes/index.ts";
 import { noiseImage } from "./images.ts";
 import { median } from "./median.ts";
 import { BENCH_CACHE, benchModel } from "./models.ts";
-import { interleavedRounds } from "./rounds.ts";
 import type { BenchmarkResult } from "./report.ts";
+import { interleavedRounds } from "./rounds.ts";
 
 type Fixture = { title: string; kind: "hybrid"; size: "tiny" | "vision"; description: string };
 
 /** The model sets every benchmark here runs on: tiny (fast), and the real vision towers with a small LLM. */
 const FIXTURES: readonly Fixture[] = [
-  { title: "tiny", kind: "hybrid", size: "tiny", description: "tiny hybrid: tiny SAM/SigLIP, LLM hidden 16, 2 layers, vocab 102400 (fp32)" },
+  {
+    title: "tiny",
+    kind: "hybrid",
+    size: "tiny",
+    description: "tiny hybrid: tiny SAM/SigLIP, LLM hidden 16, 2 layers, vocab 102400 (fp32)",
+  },
   {
     title: "full-size vision",
     kind: "hybrid",
@@ -87,7 +92,13 @@ export async function decodeContextBenchmark(options: DecodeContextOptions = {})
     rows.push([fixture.title, fixture.description]);
     await withService(fixture, async ({ inference, manifest }) => {
       const perToken = async (context: number) =>
-        decodeMsPerToken(await generate(inference, { requestId: `context-${context}`, inputIds: textPrompt(manifest, context), sampling: greedy(maxNewTokens) }));
+        decodeMsPerToken(
+          await generate(inference, {
+            requestId: `context-${context}`,
+            inputIds: textPrompt(manifest, context),
+            sampling: greedy(maxNewTokens),
+          }),
+        );
       const figures = await interleavedRounds(runs, { short: () => perToken(contexts[0]), long: () => perToken(contexts[1]) });
       const [short, long] = [median(figures.short), median(figures.long)];
       rows.push([`${fixture.title}: decode per token, prompt ${contexts[0]}`, ms(short)]);
@@ -116,7 +127,11 @@ export async function concurrencyBenchmark(options: ConcurrencyOptions = {}): Pr
         const started = performance.now();
         const outcomes = await Promise.all(
           Array.from({ length: count }, (_, i) =>
-            generate(inference, { requestId: `stream-${i}`, inputIds: textPrompt(manifest, promptTokens, 300 + i), sampling: greedy(maxNewTokens) }),
+            generate(inference, {
+              requestId: `stream-${i}`,
+              inputIds: textPrompt(manifest, promptTokens, 300 + i),
+              sampling: greedy(maxNewTokens),
+            }),
           ),
         );
         const tokens = outcomes.reduce((sum, outcome) => sum + outcome.completionTokens, 0);

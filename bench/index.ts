@@ -5,7 +5,7 @@ import { tokenizeBenchmark } from "./edge-tokenize.ts";
 import { concurrencyBenchmark, decodeContextBenchmark, encoderCacheBenchmark } from "./gpu-service.ts";
 import { linkBenchmark } from "./link.ts";
 import { repeatImageBenchmark } from "./repeat-image.ts";
-import { formatResult, type BenchmarkResult } from "./report.ts";
+import { type BenchmarkResult, formatResult } from "./report.ts";
 import { samplerBenchmark } from "./sampling.ts";
 
 const benchmarks: Record<string, () => Promise<BenchmarkResult>> = {

@@ -24,8 +24,14 @@ export async function linkBenchmark(runs = 15): Promise<BenchmarkResult> {
     return {
       name: "edge -> GPU link (inside workerd)",
       rows: [
-        ["request", `${(result.bytes / 1024 / 1024).toFixed(3)} MiB (uint8 [3,1024,1024] + fp16 [576,1024]), median of ${runs} after 3 warm-ups`],
-        ["gRPC-web (connect-web, binary)", `${result.grpc_web_median_ms.toFixed(1)} ms  (${mibPerSecond(result.grpc_web_median_ms).toFixed(0)} MiB/s)`],
+        [
+          "request",
+          `${(result.bytes / 1024 / 1024).toFixed(3)} MiB (uint8 [3,1024,1024] + fp16 [576,1024]), median of ${runs} after 3 warm-ups`,
+        ],
+        [
+          "gRPC-web (connect-web, binary)",
+          `${result.grpc_web_median_ms.toFixed(1)} ms  (${mibPerSecond(result.grpc_web_median_ms).toFixed(0)} MiB/s)`,
+        ],
         ["raw HTTP POST", `${result.raw_post_median_ms.toFixed(1)} ms  (${mibPerSecond(result.raw_post_median_ms).toFixed(0)} MiB/s)`],
         ["throughput ratio gRPC-web / raw (goal >= 0.8)", result.throughput_ratio.toFixed(2)],
       ],

@@ -2,9 +2,9 @@
 // into a git-ignored directory under .cache/bench/ and reused on later runs.
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { convertCheckpoint, writeFixture, type FixtureKind, type FixtureSize } from "../converter/index.ts";
+import { convertCheckpoint, type FixtureKind, type FixtureSize, writeFixture } from "../converter/index.ts";
 import { ROOT } from "../processes/index.ts";
-import { parseManifest, type Manifest, type ModelDtype } from "../shared/manifest/index.ts";
+import { type Manifest, type ModelDtype, parseManifest } from "../shared/manifest/index.ts";
 
 export const BENCH_CACHE = join(ROOT, ".cache/bench");
 

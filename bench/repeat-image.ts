@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { ensureDefaultModel } from "../converter/index.ts";
+import { prepareEdgeAssets, type Running, randomSecret, startEdge, startGpuService } from "../processes/index.ts";
 import { InferenceService } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
-import { prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
-import { startByteCounter, type ByteCounter, type Traffic } from "./byte-counter.ts";
+import { type ByteCounter, startByteCounter, type Traffic } from "./byte-counter.ts";
 import { median } from "./median.ts";
 import { BENCH_CACHE } from "./models.ts";
 import { benchPhoto } from "./pillow.ts";
@@ -25,9 +25,19 @@ const ENCODE_IMAGES = `/${InferenceService.typeName}/${InferenceService.method.e
 const FEATURES_7B_BYTES = 576 * 1024 * 2;
 
 const firstTurn = (dataUrl: string): Message[] => [
-  { role: "user", content: [{ type: "image_url", image_url: { url: dataUrl } }, { type: "text", text: "What is in this photo?" }] },
+  {
+    role: "user",
+    content: [
+      { type: "image_url", image_url: { url: dataUrl } },
+      { type: "text", text: "What is in this photo?" },
+    ],
+  },
 ];
-const followUp = (dataUrl: string): Message[] => [...firstTurn(dataUrl), { role: "assistant", content: "A landscape." }, { role: "user", content: "Tell me more." }];
+const followUp = (dataUrl: string): Message[] => [
+  ...firstTurn(dataUrl),
+  { role: "assistant", content: "A landscape." },
+  { role: "user", content: "Tell me more." },
+];
 /** The follow-up without the photo: what the request costs when no image work is done anywhere. */
 const textOnly: Message[] = [
   { role: "user", content: "What is in this photo?" },
@@ -64,7 +74,13 @@ export async function repeatImageBenchmark(options: RepeatImageOptions = {}): Pr
     // A salt of its own gives every run new content keys: wrangler dev keeps the Cache API's entries (SigLIP
     // features) between runs, and a photo found there would not be cold.
     // The photos are 12 MP: above the edge's default pixel cap (sized for a Worker's 128 MB), so the local edge lifts it.
-    const vars = { GPU_SERVICE_URL: counter.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, CACHE_KEY_SALT: randomSecret(), MAX_IMAGE_PIXELS: "16777216" };
+    const vars = {
+      GPU_SERVICE_URL: counter.url,
+      GPU_SERVICE_SECRET: secret,
+      API_KEYS: apiKey,
+      CACHE_KEY_SALT: randomSecret(),
+      MAX_IMAGE_PIXELS: "16777216",
+    };
     edge = await startEdge(vars, { assetsDir: assets });
     const client = new OpenAI({ baseURL: `${edge.url}/v1`, apiKey, maxRetries: 0 });
     const bytes = counter;
@@ -102,7 +118,10 @@ export async function repeatImageBenchmark(options: RepeatImageOptions = {}): Pr
           "setup",
           `openai client -> edge (workerd) -> byte-counting TCP proxy -> GPU service (${manifest.name}, CPU); SIGLIP_PLACEMENT gpu; max_tokens 1, non-streaming`,
         ],
-        ["photos", `${photos} distinct ${PHOTO.width}x${PHOTO.height} JPEGs (EXIF orientation 6) as data: URLs, after 1 warm-up photo; ${repeats} follow-ups each`],
+        [
+          "photos",
+          `${photos} distinct ${PHOTO.width}x${PHOTO.height} JPEGs (EXIF orientation 6) as data: URLs, after 1 warm-up photo; ${repeats} follow-ups each`,
+        ],
         [
           "what travels",
           `cold: pixels uint8 [3,${imageSize},${imageSize}] to EncodeImages, then again to Generate with the fp16 features [${imageTokens},${featureDim}]; repeat: the key`,
@@ -114,8 +133,14 @@ export async function repeatImageBenchmark(options: RepeatImageOptions = {}): Pr
         ["cold, bytes to the GPU service (HTTP/1.1 + gRPC-web, EncodeImages included)", `${kib(coldUp)}  (${byPath(cold[0]!.traffic)})`],
         ["repeat, bytes to the GPU service", `${kib(repeatUp)}  (${byPath(repeat[0]!.traffic)})`],
         ["repeat / cold bytes (goal <= 1 %)", `${((100 * repeatUp) / coldUp).toFixed(3)} %`],
-        ["bytes back from the GPU service: cold / repeat", `${kib(median(cold.map((e) => e.traffic.downstream)))} / ${kib(median(repeat.map((e) => e.traffic.downstream)))}`],
-        [`cold with the 7B's [576,1024] features instead (computed)`, `${kib(cold7b)}; repeat / cold ${((100 * repeatUp) / cold7b).toFixed(3)} %`],
+        [
+          "bytes back from the GPU service: cold / repeat",
+          `${kib(median(cold.map((e) => e.traffic.downstream)))} / ${kib(median(repeat.map((e) => e.traffic.downstream)))}`,
+        ],
+        [
+          `cold with the 7B's [576,1024] features instead (computed)`,
+          `${kib(cold7b)}; repeat / cold ${((100 * repeatUp) / cold7b).toFixed(3)} %`,
+        ],
       ],
     };
   } finally {

@@ -4,7 +4,10 @@ import { median } from "./median.ts";
  * Every case's figures over `rounds` rounds that run each case in turn, after one warm-up run of each: load
  * from other work on a shared machine then falls on all cases alike.
  */
-export async function interleavedRounds<K extends string>(rounds: number, cases: Record<K, () => Promise<number>>): Promise<Record<K, number[]>> {
+export async function interleavedRounds<K extends string>(
+  rounds: number,
+  cases: Record<K, () => Promise<number>>,
+): Promise<Record<K, number[]>> {
   const entries = Object.entries(cases) as [K, () => Promise<number>][];
   for (const [, run] of entries) await run();
   const figures = Object.fromEntries(entries.map(([name]) => [name, [] as number[]])) as Record<K, number[]>;

@@ -1,6 +1,6 @@
 // Per-step cost of the GPU service's TokenSampler.sample() at DeepSeek-VL's vocabulary size.
 // Timings are medians over steps (robust to other work on a shared machine); logprob is included.
-import { SequenceRng, TokenSampler, type SamplingSettings } from "../gpu-service/sampling/index.ts";
+import { type SamplingSettings, SequenceRng, TokenSampler } from "../gpu-service/sampling/index.ts";
 import { median } from "./median.ts";
 import type { BenchmarkResult } from "./report.ts";
 

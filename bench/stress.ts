@@ -16,12 +16,13 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureDefaultModel } from "../converter/index.ts";
 import {
-  IsolateHeap,
-  ROOT,
   descendantPids,
   encodePng,
+  IsolateHeap,
   postChat,
   prepareEdgeAssets,
+  ROOT,
+  type Running,
   randomSecret,
   readChatStream,
   rssBytes,
@@ -29,7 +30,6 @@ import {
   startGpuService,
   totalRssBytes,
   workerdRssBytes,
-  type Running,
 } from "../processes/index.ts";
 import type { Manifest } from "../shared/manifest/index.ts";
 import { noiseImage } from "./images.ts";
@@ -95,9 +95,18 @@ function random(seed: number): () => number {
   };
 }
 
-const dataUrl = (size: number, seed: number) => `data:image/png;base64,${Buffer.from(encodePng(noiseImage(size, seed), size, size)).toString("base64")}`;
+const dataUrl = (size: number, seed: number) =>
+  `data:image/png;base64,${Buffer.from(encodePng(noiseImage(size, seed), size, size)).toString("base64")}`;
 
-type Sample = { atMs: number; gpuRss: number; workerdRss: number; isolateMemory: number; workerdRestarts: number; finished: number; inFlight: number };
+type Sample = {
+  atMs: number;
+  gpuRss: number;
+  workerdRss: number;
+  isolateMemory: number;
+  workerdRestarts: number;
+  finished: number;
+  inFlight: number;
+};
 
 class Soak {
   readonly outcomes = new Map<string, number>();
@@ -148,7 +157,13 @@ class Soak {
           ? this.#repeated[Math.floor(next() * REPEATED_IMAGES)]!
           : undefined;
     const stream = kind === "text-stream" || kind === "cancelled-stream" || (image !== undefined && next() < 0.5);
-    const content = image === undefined ? "Tell me about the sea." : [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "Describe this." }];
+    const content =
+      image === undefined
+        ? "Tell me about the sea."
+        : [
+            { type: "image_url", image_url: { url: image } },
+            { type: "text", text: "Describe this." },
+          ];
     const sampled = next() < 0.5;
     const body = {
       model: this.#manifest.name,
@@ -205,9 +220,12 @@ async function runtimeControl({ controlMs, concurrency, sampleMs }: typeof optio
     let done = 0;
     const points: [number, number][] = [];
     const started = Date.now();
-    const sampler = setInterval(() => {
-      if (Date.now() - started >= controlMs / 5) points.push([done, workerdRssBytes(control.process.pid!)]);
-    }, Math.min(sampleMs, controlMs / 10));
+    const sampler = setInterval(
+      () => {
+        if (Date.now() - started >= controlMs / 5) points.push([done, workerdRssBytes(control.process.pid!)]);
+      },
+      Math.min(sampleMs, controlMs / 10),
+    );
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (Date.now() - started < controlMs) {
@@ -226,7 +244,8 @@ async function runtimeControl({ controlMs, concurrency, sampleMs }: typeof optio
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 const signed = (percent: number) => `${percent >= 0 ? "+" : ""}${percent.toFixed(1)}`;
-const clock = (ms: number) => `${String(Math.floor(ms / 60_000)).padStart(2, "0")}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}`;
+const clock = (ms: number) =>
+  `${String(Math.floor(ms / 60_000)).padStart(2, "0")}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}`;
 
 async function main(): Promise<boolean> {
   const modelDir = join(ROOT, ".cache/default-model");
@@ -246,7 +265,11 @@ async function main(): Promise<boolean> {
   try {
     const gpu = await startGpuService({
       secret,
-      env: { MODEL_DIR: modelDir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_ENCODER_CACHE_BYTES: String(GPU_ENCODER_CACHE_BYTES) },
+      env: {
+        MODEL_DIR: modelDir,
+        GPU_SERVICE_EXECUTION_PROVIDERS: "cpu",
+        GPU_SERVICE_ENCODER_CACHE_BYTES: String(GPU_ENCODER_CACHE_BYTES),
+      },
     });
     running.push(gpu);
     const edge = await startEdge(
@@ -284,7 +307,9 @@ async function main(): Promise<boolean> {
     await readHeap();
     const heapReader = setInterval(() => void readHeap().catch(() => undefined), 1000);
 
-    console.log(`stress: ${flags.minutes} min, ${options.concurrency} concurrent clients, RSS every ${flags["sample-seconds"]} s, warm-up ${flags["warmup-minutes"]} min`);
+    console.log(
+      `stress: ${flags.minutes} min, ${options.concurrency} concurrent clients, RSS every ${flags["sample-seconds"]} s, warm-up ${flags["warmup-minutes"]} min`,
+    );
     console.log(`model ${manifest.name}; GPU service pid ${gpu.process.pid}; workerd pids ${[...seenWorkerd].join(", ")}`);
     console.log(`traffic: ${MIX.map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(", ")}\n`);
     console.log("  time   GPU RSS MiB  workerd RSS MiB  isolate MiB  workerd restarts  requests done  in flight");
@@ -312,7 +337,9 @@ async function main(): Promise<boolean> {
     const sampler = setInterval(sample, options.sampleMs);
     const deadline = started + options.durationMs;
     // What the isolate retains (after a full collection) when the warm-up ends, and again at the end.
-    const retainedAfterWarmUp = new Promise<number>((resolve, reject) => setTimeout(() => heap.retainedBytes().then(resolve, reject), options.warmupMs));
+    const retainedAfterWarmUp = new Promise<number>((resolve, reject) =>
+      setTimeout(() => heap.retainedBytes().then(resolve, reject), options.warmupMs),
+    );
     await Promise.all(Array.from({ length: options.concurrency }, (_, id) => soak.worker(id, deadline)));
     const retained = { first: await retainedAfterWarmUp, last: await heap.retainedBytes() };
     clearInterval(sampler);
@@ -344,10 +371,24 @@ async function main(): Promise<boolean> {
     verdicts.push(workerdRestarts === 0);
 
     console.log(`\nrequests by outcome (${soak.finished} in ${clock(Date.now() - started)}):`);
-    for (const [outcome, count] of [...soak.outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${outcome}`);
+    for (const [outcome, count] of [...soak.outcomes].sort((a, b) => b[1] - a[1]))
+      console.log(`  ${String(count).padStart(6)}  ${outcome}`);
     const truncated = [...soak.outcomes.keys()].filter((outcome) => outcome.endsWith(" truncated"));
-    const warnings = [...new Set(edge.output().split("\n").filter((line) => /error|exceeded|crash|restart|memory|fatal/i.test(line)))];
-    if (warnings.length > 0) console.log(`\nwrangler/workerd log lines worth a look (${warnings.length}):\n${warnings.slice(0, 20).map((line) => `  ${line.slice(0, 300)}`).join("\n")}`);
+    const warnings = [
+      ...new Set(
+        edge
+          .output()
+          .split("\n")
+          .filter((line) => /error|exceeded|crash|restart|memory|fatal/i.test(line)),
+      ),
+    ];
+    if (warnings.length > 0)
+      console.log(
+        `\nwrangler/workerd log lines worth a look (${warnings.length}):\n${warnings
+          .slice(0, 20)
+          .map((line) => `  ${line.slice(0, 300)}`)
+          .join("\n")}`,
+      );
     console.log(`\nedge /healthz at the end: ${health.status}`);
     const flat = verdicts.every(Boolean);
     const verdict = flat && health.status === 200 && truncated.length === 0;

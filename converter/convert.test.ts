@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, cp, truncate, mkdir } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GRAPH_IO, KV_SIDES, pastName, presentName, parseManifest } from "../shared/manifest/index.ts";
+import { GRAPH_IO, KV_SIDES, parseManifest, pastName, presentName } from "../shared/manifest/index.ts";
 import { readSafetensorsHeader } from "./checkpoint/index.ts";
 import { convertCheckpoint } from "./convert.ts";
 import { ensureDefaultModel } from "./default-model.ts";
@@ -42,7 +42,11 @@ const i64 = (data: number[], dims: number[]) => new ort.Tensor("int64", BigInt64
 const values = (t: ort.Tensor) => [...(t.data as Float32Array)];
 const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 const pixels = (n: number, size: number, seed = 0) =>
-  new ort.Tensor("uint8", Uint8Array.from({ length: n * 3 * size * size }, (_, i) => (Math.imul(i + seed, 2654435761) >>> 24) & 0xff), [n, 3, size, size]);
+  new ort.Tensor(
+    "uint8",
+    Uint8Array.from({ length: n * 3 * size * size }, (_, i) => (Math.imul(i + seed, 2654435761) >>> 24) & 0xff),
+    [n, 3, size, size],
+  );
 
 const HIDDEN = 16;
 const KV_HEADS = 2;
@@ -51,7 +55,14 @@ const LAYERS = 2;
 const VOCAB = 102400;
 
 /** Decoder feeds for embeddings [B,T,H] with an explicit past (length P). */
-function decoderFeeds(embeds: number[], batch: number, mask: number[], positions: number[], past?: Record<string, ort.Tensor>, pastLength = 0): Feeds {
+function decoderFeeds(
+  embeds: number[],
+  batch: number,
+  mask: number[],
+  positions: number[],
+  past?: Record<string, ort.Tensor>,
+  pastLength = 0,
+): Feeds {
   const t = embeds.length / batch / HIDDEN;
   const feeds: Feeds = {
     [DECODER.inputs.embeds]: f32(embeds, [batch, t, HIDDEN]),
@@ -74,9 +85,20 @@ describe("converted model directory", () => {
     const files = (await readdir(model("hybrid"))).sort();
     expect(files).toEqual(
       [
-        "aligner.onnx", "aligner_fp16.onnx", "decoder_model_merged.onnx", "decoder_model_merged_fp16.onnx", "embed_tokens.onnx", "embed_tokens_fp16.onnx",
-        "manifest.json", "sam_encoder.onnx", "sam_encoder_fp16.onnx", "siglip_encoder.onnx", "siglip_encoder_fp16.onnx",
-        "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
+        "aligner.onnx",
+        "aligner_fp16.onnx",
+        "decoder_model_merged.onnx",
+        "decoder_model_merged_fp16.onnx",
+        "embed_tokens.onnx",
+        "embed_tokens_fp16.onnx",
+        "manifest.json",
+        "sam_encoder.onnx",
+        "sam_encoder_fp16.onnx",
+        "siglip_encoder.onnx",
+        "siglip_encoder_fp16.onnx",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
       ].sort(),
     );
     const manifest = parseManifest(await readFile(join(model("hybrid"), "manifest.json"), "utf8"));
@@ -88,7 +110,17 @@ describe("converted model directory", () => {
       template: "deepseek",
       tokenizer: "tokenizer.json",
       vision: { imageSize: 1024, minSize: 14, padColor: [122, 116, 104], imageTokens: 576, featureDim: 32 },
-      llm: { hiddenSize: 16, numLayers: 2, numHeads: 2, numKeyValueHeads: 2, headDim: 8, vocabSize: 102400, ropeTheta: 10000, rmsNormEps: 1e-6, contextLength: 4096 },
+      llm: {
+        hiddenSize: 16,
+        numLayers: 2,
+        numHeads: 2,
+        numKeyValueHeads: 2,
+        headDim: 8,
+        vocabSize: 102400,
+        ropeTheta: 10000,
+        rmsNormEps: 1e-6,
+        contextLength: 4096,
+      },
     });
     const siglip = parseManifest(await readFile(join(model("siglip"), "manifest.json"), "utf8"));
     expect(siglip).toMatchObject({ kind: "siglip", name: "siglip", vision: { imageSize: 384, padColor: [127, 127, 127] } });
@@ -108,13 +140,25 @@ describe("converted model directory", () => {
 
 describe("vision graphs", () => {
   it("encode uint8 pixels into finite [N,576,F] features, per image", async () => {
-    for (const [kind, size] of [["hybrid", 1024], ["siglip", 384]] as const) {
+    for (const [kind, size] of [
+      ["hybrid", 1024],
+      ["siglip", 384],
+    ] as const) {
       const encoder = await session(join(model(kind), "siglip_encoder.onnx"));
       const both = (await encoder.run({ [SIGLIP.inputs.pixels]: pixels(2, size) }))[SIGLIP.outputs.features]!;
       expect(both.dims).toEqual([2, 576, 32]);
       expect(values(both).every(Number.isFinite)).toBe(true);
       // Batch items are independent: the first image alone gives the same features.
-      const one = (await encoder.run({ [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", (pixels(2, size).data as Uint8Array).slice(0, 3 * size * size), [1, 3, size, size]) }))[SIGLIP.outputs.features]!;
+      const one = (
+        await encoder.run({
+          [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", (pixels(2, size).data as Uint8Array).slice(0, 3 * size * size), [
+            1,
+            3,
+            size,
+            size,
+          ]),
+        })
+      )[SIGLIP.outputs.features]!;
       expect(maxDiff(values(one), values(both).slice(0, 576 * 32))).toBeLessThan(1e-4);
     }
     const sam = await session(join(model("hybrid"), "sam_encoder.onnx"));
@@ -124,7 +168,10 @@ describe("vision graphs", () => {
   });
 
   it("aligns features into [N,576,H] embeddings", async () => {
-    const features = f32(Array.from({ length: 576 * 32 }, (_, i) => Math.cos(i)), [1, 576, 32]);
+    const features = f32(
+      Array.from({ length: 576 * 32 }, (_, i) => Math.cos(i)),
+      [1, 576, 32],
+    );
     const hybrid = await session(join(model("hybrid"), "aligner.onnx"));
     const out = (await hybrid.run({ [ALIGNER.inputs.lowRes]: features, [ALIGNER.inputs.highRes]: features }))[ALIGNER.outputs.embeds]!;
     expect(out.dims).toEqual([1, 576, 16]);
@@ -171,7 +218,8 @@ describe("embed_tokens", () => {
     const { tensors } = await readSafetensorsHeader(join(ckpt("siglip"), "model.safetensors"));
     const entry = tensors.find((t) => t.name === "language_model.model.embed_tokens.weight")!;
     const bytes = await readFile(join(ckpt("siglip"), "model.safetensors"));
-    const row = (id: number) => Array.from({ length: HIDDEN }, (_, j) => halfToNumber(bytes.readUInt16LE(entry.begin + (id * HIDDEN + j) * 2)));
+    const row = (id: number) =>
+      Array.from({ length: HIDDEN }, (_, j) => halfToNumber(bytes.readUInt16LE(entry.begin + (id * HIDDEN + j) * 2)));
     expect(values(out)).toEqual([...row(100015), ...row(7)]);
   });
 });
@@ -208,7 +256,9 @@ describe("decoder_model_merged", () => {
     const real = embedsFor(3, 3);
     const alone = await decoder.run(decoderFeeds(real, 1, [1, 1, 1], [0, 1, 2]));
     const padded = [...embedsFor(2, 7), ...real];
-    const batch = await decoder.run(decoderFeeds([...embedsFor(5, 4), ...padded], 2, [1, 1, 1, 1, 1, 0, 0, 1, 1, 1], [0, 1, 2, 3, 4, 1, 1, 0, 1, 2]));
+    const batch = await decoder.run(
+      decoderFeeds([...embedsFor(5, 4), ...padded], 2, [1, 1, 1, 1, 1, 0, 0, 1, 1, 1], [0, 1, 2, 3, 4, 1, 1, 0, 1, 2]),
+    );
     const second = values(logitsOf(batch)).slice(5 * VOCAB + 2 * VOCAB, 10 * VOCAB);
     expect(maxDiff(second, values(logitsOf(alone)))).toBeLessThan(1e-4);
     expect(values(logitsOf(batch)).every(Number.isFinite)).toBe(true);
@@ -228,7 +278,9 @@ describe("decoder_model_merged", () => {
     const last = join(root, "models", "siglip-last");
     await convertCheckpoint(ckpt("siglip"), last);
     const embeds = embedsFor(3, 6);
-    const full = await (await session(join(model("siglip"), "decoder_model_merged.onnx"))).run(decoderFeeds(embeds, 1, [1, 1, 1], [0, 1, 2]));
+    const full = await (await session(join(model("siglip"), "decoder_model_merged.onnx"))).run(
+      decoderFeeds(embeds, 1, [1, 1, 1], [0, 1, 2]),
+    );
     const only = await (await session(join(last, "decoder_model_merged.onnx"))).run(decoderFeeds(embeds, 1, [1, 1, 1], [0, 1, 2]));
     expect(logitsOf(only).dims).toEqual([1, 1, VOCAB]);
     expect(maxDiff(values(logitsOf(only)), rows(logitsOf(full), 2, 3))).toBeLessThan(1e-5);
@@ -259,20 +311,32 @@ describe("checkpoint dtypes", () => {
     await convertCheckpoint(source, dir);
     const embed = await session(join(dir, "embed_tokens.onnx"));
     const out = values((await embed.run({ [EMBED.inputs.ids]: i64([3], [1, 1]) }))[EMBED.outputs.embeds]!);
-    const reference = values((await (await session(join(model("siglip"), "embed_tokens.onnx"))).run({ [EMBED.inputs.ids]: i64([3], [1, 1]) }))[EMBED.outputs.embeds]!);
+    const reference = values(
+      (await (await session(join(model("siglip"), "embed_tokens.onnx"))).run({ [EMBED.inputs.ids]: i64([3], [1, 1]) }))[
+        EMBED.outputs.embeds
+      ]!,
+    );
     // Same random values stored at another precision: bf16 keeps 8 mantissa bits, f16 10.
     expect(maxDiff(out, reference)).toBeLessThan(dtype === "BF16" ? 1e-2 : 1e-3);
   });
 });
 
 /** Rewrites a single-file checkpoint's tensors through `edit` (drop, add, reshape or retype entries). */
-async function editedCheckpoint(name: string, edit: (tensors: { name: string; dtype: string; shape: number[]; data: Buffer }[]) => void): Promise<string> {
+async function editedCheckpoint(
+  name: string,
+  edit: (tensors: { name: string; dtype: string; shape: number[]; data: Buffer }[]) => void,
+): Promise<string> {
   const dir = ckpt(name);
   await cp(ckpt("siglip"), dir, { recursive: true });
   const file = join(dir, "model.safetensors");
   const bytes = await readFile(file);
   const { tensors } = await readSafetensorsHeader(file);
-  const list = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: bytes.subarray(t.begin, t.begin + t.byteLength) }));
+  const list = tensors.map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    data: bytes.subarray(t.begin, t.begin + t.byteLength),
+  }));
   edit(list);
   const header: Record<string, unknown> = {};
   let offset = 0;
@@ -294,10 +358,30 @@ describe("conversion errors", () => {
   };
 
   it.each([
-    ["a missing tensor", (l: any[]) => l.splice(l.findIndex((t) => t.name === "aligner.layers.2.bias"), 1), /missing tensor aligner.layers.2.bias \(expected shape \[16\]\)/],
-    ["an unexpected tensor", (l: any[]) => l.push({ name: "vision_model.extra.weight", dtype: "F16", shape: [2], data: Buffer.alloc(4) }), /unexpected tensor vision_model.extra.weight/],
-    ["a mis-shaped tensor", (l: any[]) => (l.find((t) => t.name === "vision_model.vision_tower.pos_embed").shape = [576, 32]), /tensor vision_model.vision_tower.pos_embed has shape \[576,32\], expected \[1,576,32\]/],
-    ["a non-float tensor", (l: any[]) => (l.find((t) => t.name === "language_model.model.norm.weight").dtype = "I16"), /tensor language_model.model.norm.weight has dtype I16; expected F16, BF16 or F32/],
+    [
+      "a missing tensor",
+      (l: any[]) =>
+        l.splice(
+          l.findIndex((t) => t.name === "aligner.layers.2.bias"),
+          1,
+        ),
+      /missing tensor aligner.layers.2.bias \(expected shape \[16\]\)/,
+    ],
+    [
+      "an unexpected tensor",
+      (l: any[]) => l.push({ name: "vision_model.extra.weight", dtype: "F16", shape: [2], data: Buffer.alloc(4) }),
+      /unexpected tensor vision_model.extra.weight/,
+    ],
+    [
+      "a mis-shaped tensor",
+      (l: any[]) => (l.find((t) => t.name === "vision_model.vision_tower.pos_embed").shape = [576, 32]),
+      /tensor vision_model.vision_tower.pos_embed has shape \[576,32\], expected \[1,576,32\]/,
+    ],
+    [
+      "a non-float tensor",
+      (l: any[]) => (l.find((t) => t.name === "language_model.model.norm.weight").dtype = "I16"),
+      /tensor language_model.model.norm.weight has dtype I16; expected F16, BF16 or F32/,
+    ],
   ])("names %s", async (label, edit, message) => {
     const dir = await editedCheckpoint(`edit-${label.replaceAll(" ", "-")}`, edit);
     const target = join(root, "models", `bad-${label.replaceAll(" ", "-")}`);
@@ -324,7 +408,9 @@ describe("conversion errors", () => {
     config.aligner_config.params.projector_type = "mlp_gelu";
     config.vision_config.params.model_name = "siglip_so400m_patch14_384";
     await writeFile(join(dir, "config.json"), JSON.stringify(config));
-    await expect(convertCheckpoint(dir, join(root, "models", "bad-config"))).rejects.toThrow(/model_name "siglip_so400m_patch14_384" is not supported/);
+    await expect(convertCheckpoint(dir, join(root, "models", "bad-config"))).rejects.toThrow(
+      /model_name "siglip_so400m_patch14_384" is not supported/,
+    );
   });
 
   it("leaves nothing behind when interrupted mid-way", async () => {

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { ManifestSchema, graphFileName, graphsOf, type Manifest, type ModelDtype } from "../shared/manifest/index.ts";
-import { Checkpoint, CheckpointError, expectedTensors, parseConfig, validateTensors, type ModelSpec } from "./checkpoint/index.ts";
+import { graphFileName, graphsOf, type Manifest, ManifestSchema, type ModelDtype } from "../shared/manifest/index.ts";
+import { Checkpoint, CheckpointError, expectedTensors, type ModelSpec, parseConfig, validateTensors } from "./checkpoint/index.ts";
 import { buildGraph, type DecoderOptions } from "./graphs/index.ts";
 import { writeModel } from "./onnx/index.ts";
 
@@ -74,7 +74,8 @@ async function visionFacts(dir: string, spec: ModelSpec): Promise<Manifest["visi
   const towerMean = spec.sam?.pixelMean ?? spec.siglip.pixelMean;
   const pre = await readJson(join(dir, "preprocessor_config.json"));
   const imageSize = (pre?.image_size as number | undefined) ?? towerSize;
-  if (imageSize !== towerSize) throw new CheckpointError(`preprocessor_config.json: image_size ${imageSize} differs from the vision tower's ${towerSize}`);
+  if (imageSize !== towerSize)
+    throw new CheckpointError(`preprocessor_config.json: image_size ${imageSize} differs from the vision tower's ${towerSize}`);
   const imageMean = (pre?.image_mean as [number, number, number] | undefined) ?? towerMean;
   return {
     imageSize,
@@ -121,7 +122,11 @@ export async function convertCheckpoint(checkpointDir: string, modelDir: string,
     validateTensors(checkpoint.tensors, expectedTensors(spec));
     await mkdir(staging, { recursive: true });
     const graphs = dtypes.flatMap((dtype) =>
-      graphsOf(spec.kind).map((graph) => ({ graph, dtype, builder: buildGraph(graph, spec, checkpoint, dtype, { decoder: options.decoder }) })),
+      graphsOf(spec.kind).map((graph) => ({
+        graph,
+        dtype,
+        builder: buildGraph(graph, spec, checkpoint, dtype, { decoder: options.decoder }),
+      })),
     );
     const total = graphs.reduce((sum, { builder }) => sum + builder.weights.reduce((s, w) => s + w.source.byteLength, 0), 0);
     let done = 0;

@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseManifest, type Manifest } from "../shared/manifest/index.ts";
+import { type Manifest, parseManifest } from "../shared/manifest/index.ts";
 import { convertCheckpoint } from "./convert.ts";
-import { writeFixture, type FixtureKind } from "./fixture/index.ts";
+import { type FixtureKind, writeFixture } from "./fixture/index.ts";
 
 export interface DefaultModelOptions {
   kind?: FixtureKind;

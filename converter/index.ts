@@ -1,7 +1,7 @@
 // The converter's door: official DeepSeek-VL checkpoint -> ONNX model set (DESIGN §4), and test fixtures.
-export { Checkpoint, CheckpointError, expectedTensors, parseConfig, readSafetensorsHeader, type ModelSpec } from "./checkpoint/index.ts";
-export { ConvertError, TOKENIZER_FILES, convertCheckpoint, revisionOf, type ConvertOptions, type ConvertProgress } from "./convert.ts";
-export { ensureDefaultModel, type DefaultModelOptions } from "./default-model.ts";
-export { writeFixture, type FixtureKind, type FixtureOptions, type FixtureSize } from "./fixture/index.ts";
+export { Checkpoint, CheckpointError, expectedTensors, type ModelSpec, parseConfig, readSafetensorsHeader } from "./checkpoint/index.ts";
+export { ConvertError, type ConvertOptions, type ConvertProgress, convertCheckpoint, revisionOf, TOKENIZER_FILES } from "./convert.ts";
+export { type DefaultModelOptions, ensureDefaultModel } from "./default-model.ts";
+export { type FixtureKind, type FixtureOptions, type FixtureSize, writeFixture } from "./fixture/index.ts";
 export { buildGraph, type DecoderOptions, type GraphOptions } from "./graphs/index.ts";
 export { GraphBuilder, writeModel } from "./onnx/index.ts";

@@ -16,7 +16,12 @@ const Settings = z.object({
   /** Secret: comma-separated client API keys. */
   API_KEYS: z
     .string()
-    .transform((value) => value.split(",").map((key) => key.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(",")
+        .map((key) => key.trim())
+        .filter(Boolean),
+    )
     .default([]),
   /** Secret: key for the operator routes under /v1/diagnostics; unset disables them. */
   ADMIN_API_KEY: z.string().min(16).optional(),
@@ -43,7 +48,11 @@ const Settings = z.object({
   /** Remote images (https only): time cap. */
   IMAGE_FETCH_TIMEOUT_MS: positiveInt.default(10_000),
   /** Bytes of SigLIP features the isolate keeps in memory (the Cache API holds more). */
-  FEATURE_CACHE_BYTES: z.coerce.number().int().nonnegative().default(32 * MiB),
+  FEATURE_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(32 * MiB),
   /** Secret, optional: mixed into every cache key so tenants never share entries. */
   CACHE_KEY_SALT: z.string().default(""),
   /** Path prefix of the model files in the static assets (manifest.json, tokenizer.json, siglip_encoder.onnx). */

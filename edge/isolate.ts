@@ -1,6 +1,6 @@
-import { EdgeEncoderCache, FeatureCache, HeldKeys, createFileKeys, type FileKeys } from "./chat/index.ts";
+import { createFileKeys, EdgeEncoderCache, type FeatureCache, type FileKeys, HeldKeys } from "./chat/index.ts";
 import type { Bindings, readConfig } from "./config.ts";
-import { createCodecInstances, type CodecInstances } from "./image/index.ts";
+import { type CodecInstances, createCodecInstances } from "./image/index.ts";
 import { EdgeModelCache } from "./model/index.ts";
 
 /**

@@ -71,8 +71,8 @@ export function countCalls(metrics: Metrics): Interceptor {
   return (next) => async (request) => {
     const procedure = `${request.service.typeName}/${request.method.name}`;
     const count = (error?: unknown) =>
-      metrics.requests.inc({ procedure, code: error === undefined ? "ok" : Code[ConnectError.from(error).code] ?? "unknown" });
-    let response;
+      metrics.requests.inc({ procedure, code: error === undefined ? "ok" : (Code[ConnectError.from(error).code] ?? "unknown") });
+    let response: Awaited<ReturnType<typeof next>>;
     try {
       response = await next(request);
     } catch (error) {

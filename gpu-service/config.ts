@@ -37,7 +37,12 @@ const SETTINGS = {
     "GPU_SERVICE_EXECUTION_PROVIDERS",
     z
       .string()
-      .transform((value) => value.split(",").map((provider) => provider.trim()).filter(Boolean))
+      .transform((value) =>
+        value
+          .split(",")
+          .map((provider) => provider.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.enum(EXECUTION_PROVIDERS)).min(1))
       .default(["cuda", "cpu"]),
   ),
@@ -69,9 +74,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates the configuration; the error lists every offending variable. */
 export function loadConfig(env: Record<string, string | undefined>): GpuServiceConfig {
-  const result = ConfigSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== "")),
-  );
+  const result = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== "")));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);

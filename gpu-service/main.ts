@@ -1,8 +1,8 @@
 // Process entry of the GPU service: configuration from the environment, signals, exit codes.
-import { ConfigError, createLogger, describeConfig, loadConfig, startGpuService } from "./index.ts";
+import { ConfigError, createLogger, describeConfig, type GpuServiceConfig, loadConfig, startGpuService } from "./index.ts";
 
 const log = createLogger();
-let config;
+let config: GpuServiceConfig;
 try {
   config = loadConfig(process.env);
 } catch (error) {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { LruStats } from "../shared/cache/index.ts";
 import type { VisionRuns } from "./runtime/index.ts";
 
@@ -17,7 +17,14 @@ export function createMetrics(sources: MetricsSources) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "gpu_service_" });
   const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
 
   gauge("gpu_service_queue_depth", "Generate requests waiting for a place in the decode batch", sources.queued);
   gauge("gpu_service_sequences_active", "Sequences decoding now", sources.active);

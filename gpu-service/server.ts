@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createServer as createHttp1Server, type Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
 
 import { bearerToken, secretsEqual } from "../shared/auth/index.ts";
 import { DiagnosticsService } from "../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
@@ -13,8 +13,8 @@ import type { Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { openModelDirectory } from "./model/index.ts";
 import { startRuntime } from "./runtime/index.ts";
-import { ServingState } from "./serving-state.ts";
 import { diagnosticsService, inferenceService } from "./services/index.ts";
+import { ServingState } from "./serving-state.ts";
 
 export type GpuService = {
   state: ServingState;
@@ -115,7 +115,12 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
  * Prometheus metrics, and
  * the raw-POST sink the edge's link benchmark compares gRPC-web against.
  */
-async function plainHttp(config: GpuServiceConfig, state: ServingState, metrics: Metrics, ...[request, response]: Parameters<NonNullable<ConnectNodeAdapterOptions["fallback"]>>) {
+async function plainHttp(
+  config: GpuServiceConfig,
+  state: ServingState,
+  metrics: Metrics,
+  ...[request, response]: Parameters<NonNullable<ConnectNodeAdapterOptions["fallback"]>>
+) {
   const path = new URL(request.url ?? "/", "http://service").pathname;
   const reply = (status: number, body: object) => {
     response.statusCode = status;

@@ -36,8 +36,7 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
   let data: string[] = [];
   for await (const text of body.pipeThrough(new TextDecoderStream())) {
     buffer += text;
-    let newline;
-    while ((newline = buffer.search(/\r?\n/)) !== -1) {
+    for (let newline = buffer.search(/\r?\n/); newline !== -1; newline = buffer.search(/\r?\n/)) {
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(buffer[newline] === "\r" ? newline + 2 : newline + 1);
       if (line === "") {
@@ -56,7 +55,15 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
  * so far (e.g. to kill a process mid-stream). Errors reading the body (an abort included) propagate.
  */
 export async function readChatStream(response: Response, onChunk?: (chunks: number) => unknown): Promise<ChatStream> {
-  const stream: ChatStream = { text: "", finishReason: null, usage: undefined, error: undefined, end: "truncated", eventsAfterEnd: 0, chunks: 0 };
+  const stream: ChatStream = {
+    text: "",
+    finishReason: null,
+    usage: undefined,
+    error: undefined,
+    end: "truncated",
+    eventsAfterEnd: 0,
+    chunks: 0,
+  };
   if (!response.body) return stream;
   for await (const data of sseData(response.body)) {
     if (stream.end !== "truncated") {
@@ -67,7 +74,11 @@ export async function readChatStream(response: Response, onChunk?: (chunks: numb
       stream.end = "done";
       continue;
     }
-    const event = JSON.parse(data) as { error?: ChatError; usage?: ChatUsage; choices?: { delta?: { content?: string }; finish_reason?: string | null }[] };
+    const event = JSON.parse(data) as {
+      error?: ChatError;
+      usage?: ChatUsage;
+      choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
+    };
     if (event.error) {
       stream.error = event.error;
       stream.end = "error";

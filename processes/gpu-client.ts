@@ -10,7 +10,14 @@ export type Protocol = "grpc-web" | "grpc" | "connect";
 /** Clients of both services at `baseUrl`, presenting `token` as the bearer secret when given. */
 export function gpuClients(baseUrl: string, token: string | undefined, protocol: Protocol = "grpc-web") {
   const interceptors: Interceptor[] =
-    token === undefined ? [] : [(next) => (request) => (request.header.set("authorization", `Bearer ${token}`), next(request))];
+    token === undefined
+      ? []
+      : [
+          (next) => (request) => {
+            request.header.set("authorization", `Bearer ${token}`);
+            return next(request);
+          },
+        ];
   const transport =
     protocol === "grpc"
       ? createGrpcTransport({ baseUrl, interceptors })

@@ -30,14 +30,33 @@ export class IsolateHeap {
 
   /** Connects to the inspector of `wrangler dev --inspector-port <port>` (its first Worker). */
   static async connect(inspectorPort: number, timeoutMs = 10_000): Promise<IsolateHeap> {
-    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`, { signal: AbortSignal.timeout(timeoutMs) })).json()) as { webSocketDebuggerUrl: string }[];
+    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`, { signal: AbortSignal.timeout(timeoutMs) })).json()) as {
+      webSocketDebuggerUrl: string;
+    }[];
     if (targets[0] === undefined) throw new Error(`no Worker on inspector port ${inspectorPort}`);
     // The inspector accepts only local origins; Node's WebSocket sends none unless told (an undici option).
     const socket = new WebSocket(targets[0].webSocketDebuggerUrl, { headers: { origin: "http://127.0.0.1" } } as unknown as string[]);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`inspector on port ${inspectorPort} did not open within ${timeoutMs} ms`)), timeoutMs);
-      socket.addEventListener("open", () => (clearTimeout(timer), resolve()), { once: true });
-      socket.addEventListener("close", () => (clearTimeout(timer), reject(new Error(`inspector on port ${inspectorPort} refused the connection`))), { once: true });
+      const timer = setTimeout(
+        () => reject(new Error(`inspector on port ${inspectorPort} did not open within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      socket.addEventListener(
+        "open",
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+      socket.addEventListener(
+        "close",
+        () => {
+          clearTimeout(timer);
+          reject(new Error(`inspector on port ${inspectorPort} refused the connection`));
+        },
+        { once: true },
+      );
     });
     return new IsolateHeap(socket);
   }

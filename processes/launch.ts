@@ -1,8 +1,8 @@
 // Starts the system's real processes on loopback: for `npm start`, the benchmarks and the cross-component tests.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,7 +124,18 @@ export type EdgeOptions = {
 export async function startEdge(vars: Record<string, string>, options: EdgeOptions = {}): Promise<Running & { inspectorPort: number }> {
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--log-level", "info", "--show-interactive-dev-session=false"];
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--log-level",
+    "info",
+    "--show-interactive-dev-session=false",
+  ];
   if (options.config !== undefined) args.push("--config", options.config);
   // wrangler.toml's [assets] folder must exist even for an edge that serves no model.
   const assetsDir = options.assetsDir ?? (options.config === undefined ? join(ROOT, EDGE_ASSETS_DIR) : undefined);
@@ -149,4 +160,3 @@ export async function startEdge(vars: Record<string, string>, options: EdgeOptio
   };
   return { process: launched.child, url: `http://127.0.0.1:${port}`, port, inspectorPort, output: launched.output, stop };
 }
-

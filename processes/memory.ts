@@ -1,5 +1,5 @@
 // Memory of the system's processes as Linux reports it (/proc): what the reliability tests and the soak watch.
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status), or undefined once it is gone. */
 export function rssBytes(pid: number): number | undefined {

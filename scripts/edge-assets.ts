@@ -2,7 +2,7 @@
 // wrangler.toml's [assets] directory, before `wrangler deploy`.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { EDGE_ASSETS_DIR, ROOT, prepareEdgeAssets } from "../processes/index.ts";
+import { EDGE_ASSETS_DIR, prepareEdgeAssets, ROOT } from "../processes/index.ts";
 
 const { values } = parseArgs({ options: { "model-dir": { type: "string" }, siglip: { type: "boolean", default: false } } });
 if (!values["model-dir"]) {

@@ -7,7 +7,10 @@ import { decodeImage, preprocess } from "../edge/image/index.ts";
 import { encodePng, nodeCodecWasm } from "../processes/index.ts";
 import { parseManifest } from "../shared/manifest/index.ts";
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { "model-dir": { type: "string" }, out: { type: "string" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { "model-dir": { type: "string" }, out: { type: "string" } },
+});
 const [image] = positionals;
 if (!image || !values["model-dir"] || !values.out) {
   console.error("usage: npm run preprocess -- IMAGE --model-dir DIR --out FILE.png");
@@ -15,6 +18,12 @@ if (!image || !values["model-dir"] || !values.out) {
 }
 const manifest = parseManifest(await readFile(join(values["model-dir"], "manifest.json"), "utf8"));
 const decoded = await decodeImage(new Uint8Array(await readFile(image)), { wasm: nodeCodecWasm() });
-const { padded } = preprocess(decoded, { imageSize: manifest.vision.imageSize, imageMean: manifest.vision.imageMean, minSize: manifest.vision.minSize });
+const { padded } = preprocess(decoded, {
+  imageSize: manifest.vision.imageSize,
+  imageMean: manifest.vision.imageMean,
+  minSize: manifest.vision.minSize,
+});
 await writeFile(values.out, encodePng(padded.data, padded.width, padded.height));
-console.log(`${values.out}: ${decoded.width}x${decoded.height} -> ${padded.width}x${padded.height} (pad ${manifest.vision.padColor.join(",")})`);
+console.log(
+  `${values.out}: ${decoded.width}x${decoded.height} -> ${padded.width}x${padded.height} (pad ${manifest.vision.padColor.join(",")})`,
+);

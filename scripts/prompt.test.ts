@@ -1,9 +1,9 @@
-import { Tokenizer } from "@huggingface/tokenizers";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Tokenizer } from "@huggingface/tokenizers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 import { tokenizerJson } from "../converter/fixture/index.ts";
@@ -62,7 +62,15 @@ async function cli(conversation: unknown, ...args: string[]) {
 describe("npm run prompt", () => {
   test("prints the rendered prompt as a JSON string, the ids with image runs summarized, and the count", async () => {
     const { stdout } = await cli({
-      messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.jpg" } }, { type: "text", text: "Describe each stage of this image." }] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: "https://example.com/cat.jpg" } },
+            { type: "text", text: "Describe each stage of this image." },
+          ],
+        },
+      ],
     });
     const expectedPrompt = `${SYS}\n\nUser: <image_placeholder>Describe each stage of this image.\n\nAssistant:`;
     // Expected ids from the tokenizer library directly: the pieces around the added token, BOS first.
@@ -89,8 +97,13 @@ describe("npm run prompt", () => {
 
   test("reports prompt errors with their code and exits 1", async () => {
     const failure = await cli([{ role: "assistant", content: "Hi" }]).catch((error: { code: number; stderr: string }) => error);
-    expect(failure).toMatchObject({ code: 1, stderr: "prompt: PromptError (first_not_user): messages[0]: the first non-system message must come from the user\n" });
-    const tooLong = await cli([{ role: "user", content: "Hi" }], "--max-tokens", "5000").catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({
+      code: 1,
+      stderr: "prompt: PromptError (first_not_user): messages[0]: the first non-system message must come from the user\n",
+    });
+    const tooLong = await cli([{ role: "user", content: "Hi" }], "--max-tokens", "5000").catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(tooLong).toMatchObject({ code: 1, stderr: expect.stringContaining("PromptError (context_length_exceeded)") });
   });
 

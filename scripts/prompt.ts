@@ -4,7 +4,15 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ChatTokenizer, checkTokenLimit, fromOpenAiMessages, renderPrompt, tokenFacts, tokenize, type PromptTokens } from "../edge/prompt/index.ts";
+import {
+  ChatTokenizer,
+  checkTokenLimit,
+  fromOpenAiMessages,
+  type PromptTokens,
+  renderPrompt,
+  tokenFacts,
+  tokenize,
+} from "../edge/prompt/index.ts";
 import { parseManifest } from "../shared/manifest/index.ts";
 
 const usage = "usage: npm run prompt -- CONVERSATION.json --model-dir DIR [--max-tokens N]";
@@ -37,14 +45,18 @@ async function main(): Promise<void> {
   const tokenizer = new ChatTokenizer(await readFile(join(modelDir, manifest.tokenizer), "utf8"), tokenFacts(manifest));
 
   const body: unknown = JSON.parse(await readFile(positionals[0]!, "utf8"));
-  const { messages, imageUrls } = fromOpenAiMessages(typeof body === "object" && body !== null && "messages" in body ? body.messages : body);
+  const { messages, imageUrls } = fromOpenAiMessages(
+    typeof body === "object" && body !== null && "messages" in body ? body.messages : body,
+  );
   const prompt = renderPrompt(messages);
   const tokens = tokenize(prompt, tokenizer, { images: imageUrls.length });
   const budget = checkTokenLimit({ promptTokens: tokens.ids.length, maxTokens, contextLength: manifest.llm.contextLength });
 
   console.log(`prompt: ${JSON.stringify(prompt)}`);
   console.log(`ids: ${formatIds(tokens)}`);
-  console.log(`count: ${tokens.ids.length} tokens, ${tokens.images.length} images; ${budget} of ${manifest.llm.contextLength} context tokens left for the completion`);
+  console.log(
+    `count: ${tokens.ids.length} tokens, ${tokens.images.length} images; ${budget} of ${manifest.llm.contextLength} context tokens left for the completion`,
+  );
 }
 
 main().catch((error: Error) => {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureDefaultModel } from "../converter/index.ts";
-import { EDGE_ASSETS_DIR, ROOT, prepareEdgeAssets, startEdge, startGpuService, type Running } from "../processes/index.ts";
+import { EDGE_ASSETS_DIR, prepareEdgeAssets, ROOT, type Running, startEdge, startGpuService } from "../processes/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -61,7 +61,10 @@ const gpu = await startGpuService({
   echo: true,
 });
 running.push(gpu);
-const edge = await startEdge({ GPU_SERVICE_URL: gpu.url }, { port: Number(values["edge-port"]), echo: true, persistTo: join(ROOT, ".wrangler/state") });
+const edge = await startEdge(
+  { GPU_SERVICE_URL: gpu.url },
+  { port: Number(values["edge-port"]), echo: true, persistTo: join(ROOT, ".wrangler/state") },
+);
 running.push(edge);
 
 console.log(`

@@ -26,7 +26,20 @@ function figure(output: string, label: string, unit: string): number {
 
 describe("npm run bench:gpu", () => {
   it("measures the tiny hybrid set on the CPU and prints every figure", async () => {
-    const { stdout } = await cli(["--provider", "cpu", "--kind", "hybrid", "--size", "tiny", "--runs", "1", "--decode-tokens", "4", "--bandwidth", "50"]);
+    const { stdout } = await cli([
+      "--provider",
+      "cpu",
+      "--kind",
+      "hybrid",
+      "--size",
+      "tiny",
+      "--runs",
+      "1",
+      "--decode-tokens",
+      "4",
+      "--bandwidth",
+      "50",
+    ]);
     for (const [label, unit] of [
       ["SAM (tiny tower) encode", "ms"],
       ["SigLIP (tiny tower) encode", "ms"],
@@ -46,7 +59,9 @@ describe("npm run bench:gpu", () => {
   });
 
   it("refuses an unknown provider with its usage", async () => {
-    const failure = await cli(["--provider", "gpu", "--kind", "hybrid", "--size", "tiny"]).catch((error: { code: number; stderr: string }) => error);
+    const failure = await cli(["--provider", "gpu", "--kind", "hybrid", "--size", "tiny"]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(failure).toMatchObject({ code: 2, stderr: expect.stringContaining("--provider must be one of cuda, webgpu, cpu") });
   });
 });

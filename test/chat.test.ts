@@ -6,17 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeImage, preprocess } from "../edge/image/index.ts";
+import { ChatTokenizer, fromOpenAiMessages, IncrementalDetokenizer, renderPrompt, tokenFacts, tokenize } from "../edge/prompt/index.ts";
+import { encodePng, nodeCodecWasm, prepareEdgeAssets, type Running, randomSecret, startEdge, startGpuService } from "../processes/index.ts";
 import { DataType, type GenerateRequest } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../shared/manifest/index.ts";
 import { encodeTensor } from "../shared/tensor/index.ts";
-import { decodeImage, preprocess } from "../edge/image/index.ts";
-import { ChatTokenizer, IncrementalDetokenizer, fromOpenAiMessages, renderPrompt, tokenFacts, tokenize } from "../edge/prompt/index.ts";
-import { encodePng, nodeCodecWasm, prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
 import { gpuClients } from "./support/gpu-client.ts";
+import { testImage } from "./support/images.ts";
 import { readJson } from "./support/json.ts";
 import { gpuMetric } from "./support/metrics.ts";
 import { tinyModel } from "./support/models.ts";
-import { testImage } from "./support/images.ts";
 
 const secret = randomSecret();
 const apiKey = `sk-test-${randomSecret()}`;
@@ -48,14 +48,30 @@ const photoB = png(150, 260, 2);
 
 function conversation(a: string, b: string): OpenAI.Chat.ChatCompletionMessageParam[] {
   return [
-    { role: "user", content: [{ type: "image_url", image_url: { url: a } }, { type: "text", text: "What is in this picture?" }] },
+    {
+      role: "user",
+      content: [
+        { type: "image_url", image_url: { url: a } },
+        { type: "text", text: "What is in this picture?" },
+      ],
+    },
     { role: "assistant", content: "A landscape." },
-    { role: "user", content: [{ type: "text", text: "And here?" }, { type: "image_url", image_url: { url: b } }] },
+    {
+      role: "user",
+      content: [
+        { type: "text", text: "And here?" },
+        { type: "image_url", image_url: { url: b } },
+      ],
+    },
   ];
 }
 
 /** The same conversation run directly on the GPU service: ids and pixels computed by the product modules in Node. */
-async function direct(messages: unknown, images: Uint8Array[], maxTokens: number): Promise<{ text: string; promptTokens: number; completionTokens: number }> {
+async function direct(
+  messages: unknown,
+  images: Uint8Array[],
+  maxTokens: number,
+): Promise<{ text: string; promptTokens: number; completionTokens: number }> {
   const tokenizer = new ChatTokenizer(await readFile(join(model.dir, "tokenizer.json"), "utf8"), tokenFacts(model.manifest));
   const { ids } = tokenize(renderPrompt(fromOpenAiMessages(messages).messages), tokenizer, { images: images.length });
   const wasm = nodeCodecWasm();
@@ -63,7 +79,9 @@ async function direct(messages: unknown, images: Uint8Array[], maxTokens: number
   const pixels = [];
   for (const bytes of images) {
     const decoded = await decodeImage(bytes, { wasm });
-    pixels.push(preprocess(decoded, { imageSize: size, imageMean: model.manifest.vision.imageMean, minSize: model.manifest.vision.minSize }).data);
+    pixels.push(
+      preprocess(decoded, { imageSize: size, imageMean: model.manifest.vision.imageMean, minSize: model.manifest.vision.minSize }).data,
+    );
   }
   const request = {
     requestId: "direct",
@@ -87,17 +105,29 @@ const metric = (name: string, labels?: string) => gpuMetric(gpu.url, name, label
 
 describe("chat completions through the official openai client", () => {
   it("answers a multi-turn, multi-image conversation token for token like a direct GPU-service run", async () => {
-    const completion = await client.chat.completions.create({ model: model.manifest.name, messages: conversation(dataUrl(photoA), dataUrl(photoB)), max_tokens: 12 });
+    const completion = await client.chat.completions.create({
+      model: model.manifest.name,
+      messages: conversation(dataUrl(photoA), dataUrl(photoB)),
+      max_tokens: 12,
+    });
     const expected = await direct(conversation(dataUrl(photoA), dataUrl(photoB)), [photoA, photoB], 12);
     expect(expected.text.length).toBeGreaterThan(0);
     expect(completion.choices[0]!.message.content).toBe(expected.text);
     expect(completion.choices[0]!.finish_reason).toBe("length");
-    expect(completion.usage).toMatchObject({ prompt_tokens: expected.promptTokens, completion_tokens: 12, total_tokens: expected.promptTokens + 12 });
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: expected.promptTokens,
+      completion_tokens: 12,
+      total_tokens: expected.promptTokens + 12,
+    });
     expect(completion.model).toBe(model.manifest.name);
   });
 
   it("streams the same answer as SSE chunks, with usage last when asked", async () => {
-    const expected = await client.chat.completions.create({ model: model.manifest.name, messages: conversation(dataUrl(photoA), dataUrl(photoB)), max_tokens: 12 });
+    const expected = await client.chat.completions.create({
+      model: model.manifest.name,
+      messages: conversation(dataUrl(photoA), dataUrl(photoB)),
+      max_tokens: 12,
+    });
     const stream = await client.chat.completions.create({
       model: model.manifest.name,
       messages: conversation(dataUrl(photoA), dataUrl(photoB)),
@@ -124,39 +154,76 @@ describe("chat completions through the official openai client", () => {
   });
 
   it("takes the same request as multipart form data, images as file parts", async () => {
-    const expected = await client.chat.completions.create({ model: model.manifest.name, messages: conversation(dataUrl(photoA), dataUrl(photoB)), max_tokens: 6 });
+    const expected = await client.chat.completions.create({
+      model: model.manifest.name,
+      messages: conversation(dataUrl(photoA), dataUrl(photoB)),
+      max_tokens: 6,
+    });
     const form = new FormData();
-    form.set("request", JSON.stringify({ model: model.manifest.name, messages: conversation("attachment:first", "attachment:second"), max_tokens: 6 }));
+    form.set(
+      "request",
+      JSON.stringify({ model: model.manifest.name, messages: conversation("attachment:first", "attachment:second"), max_tokens: 6 }),
+    );
     form.set("first", new Blob([photoA], { type: "image/png" }), "a.png");
     form.set("second", new Blob([photoB], { type: "image/png" }), "b.png");
-    const response = await fetch(`${edge.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: form });
+    const response = await fetch(`${edge.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: form,
+    });
     expect(response.status).toBe(200);
     expect((await readJson(response)).choices[0].message.content).toBe(expected.choices[0]!.message.content);
   });
 
   it("does no vision work anywhere for images it has seen: the repeat travels as keys", async () => {
     const photoC = png(200, 200, 3);
-    const ask = (turns: OpenAI.Chat.ChatCompletionMessageParam[]) => client.chat.completions.create({ model: model.manifest.name, messages: turns, max_tokens: 4 });
-    const first: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(photoC) } }, { type: "text", text: "Describe." }] }];
+    const ask = (turns: OpenAI.Chat.ChatCompletionMessageParam[]) =>
+      client.chat.completions.create({ model: model.manifest.name, messages: turns, max_tokens: 4 });
+    const first: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      {
+        role: "user",
+        content: [
+          { type: "image_url", image_url: { url: dataUrl(photoC) } },
+          { type: "text", text: "Describe." },
+        ],
+      },
+    ];
     const answer = await ask(first);
-    const runs = async () => Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
+    const runs = async () =>
+      Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
     const before = await runs();
-    await ask([...first, { role: "assistant", content: answer.choices[0]!.message.content }, { role: "user", content: "More detail, please." }]);
+    await ask([
+      ...first,
+      { role: "assistant", content: answer.choices[0]!.message.content },
+      { role: "user", content: "More detail, please." },
+    ]);
     expect(await runs()).toEqual(before);
   });
 
   it("computes SigLIP in the Worker with the edge placement: the GPU service runs only SAM and the aligner", async () => {
     const edgeAssets = await mkdtemp(join(tmpdir(), "edge-assets-siglip-"));
     await prepareEdgeAssets(model.dir, edgeAssets, { siglip: true });
-    const edgeSiglip = await startEdge({ GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, SIGLIP_PLACEMENT: "edge" }, { assetsDir: edgeAssets });
+    const edgeSiglip = await startEdge(
+      { GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, SIGLIP_PLACEMENT: "edge" },
+      { assetsDir: edgeAssets },
+    );
     try {
-      const runs = async () => Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
+      const runs = async () =>
+        Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
       const [siglip, sam, aligner] = await runs();
       const photoD = png(240, 180, 4);
       const edgeClient = new OpenAI({ baseURL: `${edgeSiglip.url}/v1`, apiKey, maxRetries: 0 });
       const answer = await edgeClient.chat.completions.create({
         model: model.manifest.name,
-        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(photoD) } }, { type: "text", text: "Describe." }] }],
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: dataUrl(photoD) } },
+              { type: "text", text: "Describe." },
+            ],
+          },
+        ],
         max_tokens: 4,
       });
       expect(answer.usage?.completion_tokens).toBe(4);
@@ -172,7 +239,15 @@ describe("chat completions through the official openai client", () => {
     const ask = () =>
       client.chat.completions.create({
         model: model.manifest.name,
-        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(photoE) } }, { type: "text", text: "Describe." }] }],
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: dataUrl(photoE) } },
+              { type: "text", text: "Describe." },
+            ],
+          },
+        ],
         max_tokens: 4,
       });
     const before = await ask();
@@ -180,7 +255,8 @@ describe("chat completions through the official openai client", () => {
     const grpcPort = (gpu as Running & { grpcPort: number }).grpcPort;
     expect(await gpu.stop()).toBe(0);
     gpu = await startGpuService({ secret, port, grpcPort, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu" } });
-    const runs = async () => Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
+    const runs = async () =>
+      Promise.all(["siglip", "sam", "aligner"].map((graph) => metric("gpu_service_vision_images_encoded", `{graph="${graph}"}`)));
     const [siglip, sam, aligner] = await runs();
     const again = await ask();
     expect(again.choices[0]!.message.content).toBe(before.choices[0]!.message.content);
@@ -196,7 +272,11 @@ describe("chat completions through the official openai client", () => {
 
 describe("chat completions refuse what they cannot serve, OpenAI-style", () => {
   const post = (body: unknown, key = apiKey) =>
-    fetch(`${edge.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${edge.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const ok = () => ({ model: model.manifest.name, messages: [{ role: "user", content: "Hi" }] });
 
   it.each([
@@ -204,11 +284,42 @@ describe("chat completions refuse what they cannot serve, OpenAI-style", () => {
     ["an unknown model", { model: "gpt-4o" }, 404, "model_not_found"],
     ["temperature out of range", { temperature: 3 }, 400, "invalid_request"],
     ["max_tokens over the cap", { max_tokens: 100000 }, 400, "invalid_request"],
-    ["an image in an assistant message", { messages: [{ role: "user", content: "a" }, { role: "assistant", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }, { role: "user", content: "b" }] }, 400, "image_not_allowed"],
-    ["an http image URL", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://example.com/a.png" } }] }] }, 400, "invalid_image_url"],
-    ["a loopback image URL", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://127.0.0.1/a.png" } }] }] }, 400, "invalid_image_url"],
-    ["invalid base64", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,@@@" } }] }] }, 400, "invalid_image_url"],
-    ["bytes that are no image", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,aGVsbG8gd29ybGQ=" } }] }] }, 415, "unsupported_image_format"],
+    [
+      "an image in an assistant message",
+      {
+        messages: [
+          { role: "user", content: "a" },
+          { role: "assistant", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] },
+          { role: "user", content: "b" },
+        ],
+      },
+      400,
+      "image_not_allowed",
+    ],
+    [
+      "an http image URL",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://example.com/a.png" } }] }] },
+      400,
+      "invalid_image_url",
+    ],
+    [
+      "a loopback image URL",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://127.0.0.1/a.png" } }] }] },
+      400,
+      "invalid_image_url",
+    ],
+    [
+      "invalid base64",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,@@@" } }] }] },
+      400,
+      "invalid_image_url",
+    ],
+    [
+      "bytes that are no image",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,aGVsbG8gd29ybGQ=" } }] }] },
+      415,
+      "unsupported_image_format",
+    ],
   ])("%s", async (_, override, status, code) => {
     const response = await post({ ...ok(), ...override });
     expect(response.status).toBe(status);

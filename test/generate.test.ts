@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Running, randomSecret, startGpuService } from "../processes/index.ts";
 import { DataType, FinishReason, type GenerateRequest } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
-import { GRAPH_IO, KV_SIDES, pastName, type Manifest } from "../shared/manifest/index.ts";
+import { GRAPH_IO, KV_SIDES, type Manifest, pastName } from "../shared/manifest/index.ts";
 import { encodeTensor, float32ToFloat16 } from "../shared/tensor/index.ts";
-import { randomSecret, startGpuService, type Running } from "../processes/index.ts";
 import { codeOf, errorOf, gpuClients } from "./support/gpu-client.ts";
 import { gpuMetric, waitFor } from "./support/metrics.ts";
 import { tinyModel } from "./support/models.ts";
@@ -66,7 +66,8 @@ async function generate(overrides: Request = {}) {
   return { tokens, logprobs, finished: finished! };
 }
 
-const pixelTensor = (seed: number) => encodeTensor(DataType.UINT8, [3, model.manifest.vision.imageSize, model.manifest.vision.imageSize], pixels(seed));
+const pixelTensor = (seed: number) =>
+  encodeTensor(DataType.UINT8, [3, model.manifest.vision.imageSize, model.manifest.vision.imageSize], pixels(seed));
 
 /**
  * The same graphs run the naive way, as a reference for the service's KV cache and batching:
@@ -90,7 +91,9 @@ async function fullRecomputeGreedy(ids: number[], images: Uint8Array[], steps: n
   const generated: number[] = [];
   for (let step = 0; step < steps; step++) {
     const T = sequence.length;
-    const embeds = (await embedsOf.run({ [EMBED.inputs.ids]: new ort.Tensor("int64", BigInt64Array.from(sequence.map(BigInt)), [1, T]) }))[EMBED.outputs.embeds]!.data as Float32Array;
+    const embeds = (await embedsOf.run({ [EMBED.inputs.ids]: new ort.Tensor("int64", BigInt64Array.from(sequence.map(BigInt)), [1, T]) }))[
+      EMBED.outputs.embeds
+    ]!.data as Float32Array;
     let image = 0;
     for (let t = 0; t < T; t++) {
       if (sequence[t] === IMAGE && (t === 0 || sequence[t - 1] !== IMAGE)) {
@@ -100,7 +103,11 @@ async function fullRecomputeGreedy(ids: number[], images: Uint8Array[], steps: n
     const feeds: Record<string, ort.Tensor> = {
       [DECODER.inputs.embeds]: new ort.Tensor("float32", embeds, [1, T, llm.hiddenSize]),
       [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(T).fill(1n), [1, T]),
-      [DECODER.inputs.positions]: new ort.Tensor("int64", BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]),
+      [DECODER.inputs.positions]: new ort.Tensor(
+        "int64",
+        BigInt64Array.from({ length: T }, (_, i) => BigInt(i)),
+        [1, T],
+      ),
     };
     for (let layer = 0; layer < llm.numLayers; layer++) {
       for (const side of KV_SIDES) {
@@ -169,7 +176,9 @@ describe("Generate", () => {
 
   it("serves a repeated image from the encoder cache by key alone, and answers NOT_FOUND for an unknown key", async () => {
     const ids = prompt(1);
-    const missing = await errorOf(client().generate(request({ inputIds: ids, images: [{ key: "never-sent" }] as never }) as GenerateRequest));
+    const missing = await errorOf(
+      client().generate(request({ inputIds: ids, images: [{ key: "never-sent" }] as never }) as GenerateRequest),
+    );
     expect(missing.code).toBe(Code.NotFound);
     expect(missing.rawMessage).toContain("never-sent");
 
@@ -184,7 +193,10 @@ describe("Generate", () => {
     const { siglipFeatures } = await client().encodeImages({ images: [{ key: "image-d", pixels: pixelTensor(4) }] });
     expect(siglipFeatures[0]!.shape).toEqual([model.manifest.vision.imageTokens, model.manifest.vision.featureDim]);
     const computed = await generate({ inputIds: ids, images: [{ key: "image-d", pixels: pixelTensor(4) }] as never });
-    const supplied = await generate({ inputIds: ids, images: [{ key: "image-d2", pixels: pixelTensor(4), siglipFeatures: siglipFeatures[0] }] as never });
+    const supplied = await generate({
+      inputIds: ids,
+      images: [{ key: "image-d2", pixels: pixelTensor(4), siglipFeatures: siglipFeatures[0] }] as never,
+    });
     expect(supplied.tokens).toEqual(computed.tokens);
   });
 });
@@ -194,12 +206,63 @@ describe("Generate refuses malformed requests with precise codes and stays up", 
   const cases: [string, () => Request, Code][] = [
     ["empty input_ids", () => request({ inputIds: [] }), Code.InvalidArgument],
     ["an id outside the vocabulary", () => request({ inputIds: [100000, 999999] }), Code.InvalidArgument],
-    ["an image run of the wrong length", () => request({ inputIds: [100000, IMAGE, IMAGE, 5], images: [{ key: "k", pixels: pixelTensor(1) }] as never }), Code.InvalidArgument],
-    ["more images than image runs", () => request({ inputIds: prompt(1), images: [{ key: "a", pixels: pixelTensor(1) }, { key: "b", pixels: pixelTensor(2) }] as never }), Code.InvalidArgument],
-    ["pixels of the wrong dtype", () => request({ inputIds: prompt(1), images: [{ key: "a", pixels: encodeTensor(DataType.FLOAT32, [3, size(), size()], new Float32Array(3 * size() * size())) }] as never }), Code.InvalidArgument],
-    ["pixels of the wrong shape", () => request({ inputIds: prompt(1), images: [{ key: "a", pixels: encodeTensor(DataType.UINT8, [3, 8, 8], new Uint8Array(192)) }] as never }), Code.InvalidArgument],
-    ["features of the wrong shape", () => request({ inputIds: prompt(1), images: [{ key: "a", pixels: pixelTensor(1), siglipFeatures: encodeTensor(DataType.FLOAT16, [2, 2], float32ToFloat16(new Float32Array(4))) }] as never }), Code.InvalidArgument],
-    ["a prompt over the context", () => request({ inputIds: new Array<number>(4090).fill(5), sampling: { ...greedy, maxNewTokens: 10 } }), Code.InvalidArgument],
+    [
+      "an image run of the wrong length",
+      () => request({ inputIds: [100000, IMAGE, IMAGE, 5], images: [{ key: "k", pixels: pixelTensor(1) }] as never }),
+      Code.InvalidArgument,
+    ],
+    [
+      "more images than image runs",
+      () =>
+        request({
+          inputIds: prompt(1),
+          images: [
+            { key: "a", pixels: pixelTensor(1) },
+            { key: "b", pixels: pixelTensor(2) },
+          ] as never,
+        }),
+      Code.InvalidArgument,
+    ],
+    [
+      "pixels of the wrong dtype",
+      () =>
+        request({
+          inputIds: prompt(1),
+          images: [
+            { key: "a", pixels: encodeTensor(DataType.FLOAT32, [3, size(), size()], new Float32Array(3 * size() * size())) },
+          ] as never,
+        }),
+      Code.InvalidArgument,
+    ],
+    [
+      "pixels of the wrong shape",
+      () =>
+        request({
+          inputIds: prompt(1),
+          images: [{ key: "a", pixels: encodeTensor(DataType.UINT8, [3, 8, 8], new Uint8Array(192)) }] as never,
+        }),
+      Code.InvalidArgument,
+    ],
+    [
+      "features of the wrong shape",
+      () =>
+        request({
+          inputIds: prompt(1),
+          images: [
+            {
+              key: "a",
+              pixels: pixelTensor(1),
+              siglipFeatures: encodeTensor(DataType.FLOAT16, [2, 2], float32ToFloat16(new Float32Array(4))),
+            },
+          ] as never,
+        }),
+      Code.InvalidArgument,
+    ],
+    [
+      "a prompt over the context",
+      () => request({ inputIds: new Array<number>(4090).fill(5), sampling: { ...greedy, maxNewTokens: 10 } }),
+      Code.InvalidArgument,
+    ],
     ["a negative temperature", () => request({ sampling: { ...greedy, temperature: -1 } }), Code.InvalidArgument],
     ["top_p above 1", () => request({ sampling: { ...greedy, temperature: 1, topP: 1.5 } }), Code.InvalidArgument],
     ["zero max_new_tokens", () => request({ sampling: { ...greedy, maxNewTokens: 0 } }), Code.InvalidArgument],
@@ -224,7 +287,14 @@ function openStream(overrides: Request) {
       if (message.event.case === "token") tokens.push(message.event.value.tokenId);
     }
   })();
-  return { tokens, abort, done: done.then(() => "ok" as const, (error: unknown) => error) };
+  return {
+    tokens,
+    abort,
+    done: done.then(
+      () => "ok" as const,
+      (error: unknown) => error,
+    ),
+  };
 }
 
 describe("concurrency", () => {
@@ -233,7 +303,9 @@ describe("concurrency", () => {
     const alone = [];
     for (const text of texts) alone.push((await generate({ inputIds: prompt(0, text), sampling: { ...greedy, maxNewTokens: 30 } })).tokens);
     const steps = await metric("gpu_service_decode_steps_total");
-    const together = await Promise.all(texts.map((text) => generate({ inputIds: prompt(0, text), sampling: { ...greedy, maxNewTokens: 30 } })));
+    const together = await Promise.all(
+      texts.map((text) => generate({ inputIds: prompt(0, text), sampling: { ...greedy, maxNewTokens: 30 } })),
+    );
     expect(together.map((result) => result.tokens)).toEqual(alone);
     // Batched: far fewer decoder calls than one per token per stream.
     expect((await metric("gpu_service_decode_steps_total")) - steps).toBeLessThan(3 * 29);
@@ -275,12 +347,17 @@ describe("concurrency", () => {
 
 describe("SIGTERM with Generate streams in flight", () => {
   it("ends streams that outlive the grace period with UNAVAILABLE and exits cleanly", async () => {
-    const service = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_SHUTDOWN_GRACE_MS: "300" } });
+    const service = await startGpuService({
+      secret,
+      env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_SHUTDOWN_GRACE_MS: "300" },
+    });
     try {
       const tokens: number[] = [];
       let failure: Code | undefined;
       try {
-        for await (const message of gpuClients(service.url, secret).inference.generate(request({ sampling: { ...greedy, maxNewTokens: 3000 } }) as GenerateRequest)) {
+        for await (const message of gpuClients(service.url, secret).inference.generate(
+          request({ sampling: { ...greedy, maxNewTokens: 3000 } }) as GenerateRequest,
+        )) {
           if (message.event.case === "finished") throw new Error("finished despite the shutdown");
           tokens.push(message.event.value!.tokenId);
           if (tokens.length === 2) process.kill(-service.process.pid!, "SIGTERM");

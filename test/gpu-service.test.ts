@@ -10,7 +10,12 @@ const diagnostics = (url: string, secret: string) => gpuClients(url, secret).dia
 
 function runWithEnv(env: Record<string, string>) {
   const { GPU_SERVICE_SECRET: _drop, ...base } = process.env;
-  return spawnSync(`${ROOT}node_modules/.bin/node`, ["gpu-service/main.ts"], { cwd: ROOT, env: { ...base, ...env }, encoding: "utf8", timeout: 30_000 });
+  return spawnSync(`${ROOT}node_modules/.bin/node`, ["gpu-service/main.ts"], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
 }
 
 describe("configuration", () => {

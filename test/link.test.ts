@@ -3,9 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Running, randomSecret, startEdge, startGpuService } from "../processes/index.ts";
 import { DataType, ServingStatus, TensorSchema } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { encodeTensor } from "../shared/tensor/index.ts";
-import { randomSecret, startEdge, startGpuService, type Running } from "../processes/index.ts";
 import { codeOf, gpuClients, type Protocol } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
 
@@ -76,7 +76,11 @@ describe("tensors across the link", () => {
 
   it("refuses a tensor whose bytes do not match its shape with INVALID_ARGUMENT naming the numbers", async () => {
     const lying = create(TensorSchema, { dtype: DataType.FLOAT32, shape: [3, 5], data: new Uint8Array(59) });
-    const error = ConnectError.from(await clients("grpc-web", secret).diagnostics.echo({ tensors: [lying] }).catch((e: unknown) => e));
+    const error = ConnectError.from(
+      await clients("grpc-web", secret)
+        .diagnostics.echo({ tensors: [lying] })
+        .catch((e: unknown) => e),
+    );
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.rawMessage).toContain("59 bytes");
     expect(error.rawMessage).toContain("60");
@@ -96,7 +100,8 @@ describe("server streams", () => {
       text += value;
       for (const match of text.matchAll(/event: tick\ndata: (.*)\n/g)) {
         const tick = JSON.parse(match[1]!);
-        if (!arrivals.some((a) => a.index === tick.index)) arrivals.push({ index: tick.index, sentAtMs: tick.sent_at_ms, arrivedAtMs: Date.now() });
+        if (!arrivals.some((a) => a.index === tick.index))
+          arrivals.push({ index: tick.index, sentAtMs: tick.sent_at_ms, arrivedAtMs: Date.now() });
       }
     }
     expect(arrivals.map((a) => a.index)).toEqual([0, 1, 2]);
@@ -149,7 +154,12 @@ describe("GPU service down", () => {
     expect(health.headers.get("retry-after")).toMatch(/^\d+$/);
     expect((await readJson(health)).gpu.reachable).toBe(false);
 
-    const upstream = await fetch(`${edge.url}/v1/diagnostics/echo`, { method: "POST", headers: admin, body: "abc", signal: AbortSignal.timeout(2000) });
+    const upstream = await fetch(`${edge.url}/v1/diagnostics/echo`, {
+      method: "POST",
+      headers: admin,
+      body: "abc",
+      signal: AbortSignal.timeout(2000),
+    });
     expect(upstream.status).toBe(503);
     expect(upstream.headers.get("retry-after")).toMatch(/^\d+$/);
     expect((await readJson(upstream)).error).toMatchObject({ code: "gpu_unavailable", type: "server_error" });

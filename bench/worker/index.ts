@@ -10,7 +10,7 @@
 //                                  conversation i (they must be at least N)  -> {tokens: [count per iteration]}
 import { workerdCodecWasm } from "../../edge/image/decode/workerd-wasm.ts";
 import { ChatTokenizer } from "../../edge/prompt/index.ts";
-import { preprocessPhoto, promptIds, sha256Hex, type Preprocessed } from "../edge-work.ts";
+import { type Preprocessed, preprocessPhoto, promptIds, sha256Hex } from "../edge-work.ts";
 
 let tokenizer: ChatTokenizer | undefined;
 
@@ -31,7 +31,8 @@ async function tokenizerRoute(request: Request, iterations: number): Promise<Res
 async function tokenizeRoute(request: Request, iterations: number): Promise<Response> {
   if (!tokenizer) return new Response("POST /tokenizer first", { status: 409 });
   const conversations = (await request.json()) as unknown[];
-  if (!Array.isArray(conversations) || conversations.length < iterations) return new Response(`send at least ${iterations} conversations`, { status: 400 });
+  if (!Array.isArray(conversations) || conversations.length < iterations)
+    return new Response(`send at least ${iterations} conversations`, { status: 400 });
   const tokens: number[] = [];
   for (let i = 0; i < iterations; i++) tokens.push(promptIds(conversations[i], tokenizer).length);
   return Response.json({ tokens });

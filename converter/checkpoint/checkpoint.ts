@@ -1,4 +1,4 @@
-import { open, readdir, readFile, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TensorSource } from "../onnx/index.ts";
 import { bfloat16ToFloat32, float32ToHalf, halfToFloat32 } from "../onnx/index.ts";
@@ -43,10 +43,12 @@ export class Checkpoint {
       } catch (error) {
         throw new CheckpointError(`${INDEX_FILE} is not readable JSON: ${(error as Error).message}`);
       }
-      if (!index || typeof index.weight_map !== "object" || index.weight_map === null) throw new CheckpointError(`${INDEX_FILE}: missing "weight_map"`);
+      if (!index || typeof index.weight_map !== "object" || index.weight_map === null)
+        throw new CheckpointError(`${INDEX_FILE}: missing "weight_map"`);
       weightMap = index.weight_map;
       files = [...new Set(Object.values(weightMap))].sort();
-      for (const file of files) if (!shards.includes(file)) throw new CheckpointError(`${INDEX_FILE}: shard ${file} is missing from ${dir}`);
+      for (const file of files)
+        if (!shards.includes(file)) throw new CheckpointError(`${INDEX_FILE}: shard ${file} is missing from ${dir}`);
     } else if (shards.length === 1) {
       files = shards;
     } else if (shards.length === 0) {
@@ -58,9 +60,12 @@ export class Checkpoint {
     for (const file of files) {
       const header = await readSafetensorsHeader(join(dir, file));
       for (const tensor of header.tensors) {
-        if (tensors.has(tensor.name)) throw new CheckpointError(`tensor ${tensor.name} appears in two files (${tensors.get(tensor.name)!.file} and ${file})`);
+        if (tensors.has(tensor.name))
+          throw new CheckpointError(`tensor ${tensor.name} appears in two files (${tensors.get(tensor.name)!.file} and ${file})`);
         if (weightMap && weightMap[tensor.name] !== file) {
-          throw new CheckpointError(`tensor ${tensor.name} is in ${file} but ${INDEX_FILE} maps it to ${weightMap[tensor.name] ?? "nothing"}`);
+          throw new CheckpointError(
+            `tensor ${tensor.name} is in ${file} but ${INDEX_FILE} maps it to ${weightMap[tensor.name] ?? "nothing"}`,
+          );
         }
         tensors.set(tensor.name, tensor);
       }
@@ -70,7 +75,11 @@ export class Checkpoint {
         if (!tensors.has(name)) throw new CheckpointError(`tensor ${name}: listed in ${INDEX_FILE} for ${file} but absent from that file`);
       }
     }
-    return new Checkpoint(dir, tensors, files.map((f) => join(dir, f)));
+    return new Checkpoint(
+      dir,
+      tensors,
+      files.map((f) => join(dir, f)),
+    );
   }
 
   entry(name: string): TensorEntry {
@@ -104,7 +113,8 @@ export class Checkpoint {
   /** The tensor's data converted to `target`, produced chunk by chunk. */
   source(name: string, target: "float32" | "float16"): TensorSource {
     const entry = this.entry(name);
-    if (!FLOAT_DTYPES.has(entry.dtype)) throw new CheckpointError(`tensor ${name}: dtype ${entry.dtype} is not a float type (F16, BF16 or F32 expected)`);
+    if (!FLOAT_DTYPES.has(entry.dtype))
+      throw new CheckpointError(`tensor ${name}: dtype ${entry.dtype} is not a float type (F16, BF16 or F32 expected)`);
     const sourceBytes = entry.dtype === "F32" ? 4 : 2;
     const targetBytes = target === "float32" ? 4 : 2;
     const count = entry.byteLength / sourceBytes;

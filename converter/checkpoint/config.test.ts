@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { official13bConfig, official7bConfig, officialJson } from "../fixture/config.ts";
+import { official7bConfig, official13bConfig, officialJson } from "../fixture/config.ts";
 import { parseConfig } from "./config.ts";
 import { expectedTensors } from "./tensors.ts";
 
 const parse = (config: unknown) => parseConfig(officialJson(config));
-const params = (config: unknown) => [...expectedTensors(parse(config)).values()].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+const params = (config: unknown) =>
+  [...expectedTensors(parse(config)).values()].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
 
 describe("parseConfig on the official configs", () => {
   it("reads the 7B: hybrid towers and LlamaConfig defaults for absent keys (reference §1, §6)", () => {
@@ -22,8 +23,24 @@ describe("parseConfig on the official configs", () => {
       ropeTheta: 10000,
       rmsNormEps: 1e-6,
     });
-    expect(spec.sam).toMatchObject({ width: 768, depth: 12, heads: 12, globalIndexes: [2, 5, 8, 11], windowSize: 14, neckDim: 256, downsampleDims: [512, 1024] });
-    expect(spec.siglip).toMatchObject({ inputSize: 1024, imageSize: 384, width: 1024, depth: 24, heads: 16, mlpDim: 4096, pixelMean: [0.5, 0.5, 0.5] });
+    expect(spec.sam).toMatchObject({
+      width: 768,
+      depth: 12,
+      heads: 12,
+      globalIndexes: [2, 5, 8, 11],
+      windowSize: 14,
+      neckDim: 256,
+      downsampleDims: [512, 1024],
+    });
+    expect(spec.siglip).toMatchObject({
+      inputSize: 1024,
+      imageSize: 384,
+      width: 1024,
+      depth: 24,
+      heads: 16,
+      mlpDim: 4096,
+      pixelMean: [0.5, 0.5, 0.5],
+    });
     expect(spec.aligner).toEqual({ projectorType: "low_high_hybrid_split_mlp_gelu", inputDim: 1024, nEmbed: 4096 });
     expect(spec.imageTokens).toBe(576);
   });
@@ -33,7 +50,14 @@ describe("parseConfig on the official configs", () => {
     expect(spec.kind).toBe("siglip");
     expect(spec.sam).toBeUndefined();
     expect(spec.siglip).toMatchObject({ inputSize: 384, imageSize: 384, width: 1024, depth: 24 });
-    expect(spec.llm).toMatchObject({ hiddenSize: 2048, numLayers: 24, numHeads: 16, numKeyValueHeads: 16, headDim: 128, intermediateSize: 5632 });
+    expect(spec.llm).toMatchObject({
+      hiddenSize: 2048,
+      numLayers: 24,
+      numHeads: 16,
+      numKeyValueHeads: 16,
+      headDim: 128,
+      intermediateSize: 5632,
+    });
     expect(spec.aligner).toEqual({ projectorType: "mlp_gelu", inputDim: 1024, nEmbed: 2048 });
   });
 
@@ -67,14 +91,38 @@ describe("parseConfig errors name the offending key", () => {
   };
 
   it.each([
-    ["an unknown SAM model", (c: any) => (c.vision_config.params.high_res_cfg.model_name = "sam_h"), /high_res_cfg.model_name "sam_h" is not supported/],
-    ["an unknown SigLIP model", (c: any) => (c.vision_config.params.low_res_cfg.model_name = "siglip_so400m"), /low_res_cfg.model_name "siglip_so400m" is not supported/],
+    [
+      "an unknown SAM model",
+      (c: any) => (c.vision_config.params.high_res_cfg.model_name = "sam_h"),
+      /high_res_cfg.model_name "sam_h" is not supported/,
+    ],
+    [
+      "an unknown SigLIP model",
+      (c: any) => (c.vision_config.params.low_res_cfg.model_name = "siglip_so400m"),
+      /low_res_cfg.model_name "siglip_so400m" is not supported/,
+    ],
     ["an unknown tower class", (c: any) => (c.vision_config.cls = "EVA"), /vision_config.cls "EVA" is not supported/],
-    ["an unsupported projector", (c: any) => (c.aligner_config.params.projector_type = "mlp_gelu"), /projector_type "mlp_gelu" is not supported with HybridVisionTower/],
-    ["a non-integer dimension", (c: any) => (c.language_config.num_hidden_layers = "30"), /language_config.num_hidden_layers must be a positive integer/],
-    ["rope scaling", (c: any) => (c.language_config.rope_scaling = { type: "linear", factor: 2 }), /language_config.rope_scaling is not supported/],
+    [
+      "an unsupported projector",
+      (c: any) => (c.aligner_config.params.projector_type = "mlp_gelu"),
+      /projector_type "mlp_gelu" is not supported with HybridVisionTower/,
+    ],
+    [
+      "a non-integer dimension",
+      (c: any) => (c.language_config.num_hidden_layers = "30"),
+      /language_config.num_hidden_layers must be a positive integer/,
+    ],
+    [
+      "rope scaling",
+      (c: any) => (c.language_config.rope_scaling = { type: "linear", factor: 2 }),
+      /language_config.rope_scaling is not supported/,
+    ],
     ["another select_layer", (c: any) => (c.vision_config.params.low_res_cfg.select_layer = -2), /select_layer -2 is not supported/],
-    ["a mismatched aligner width", (c: any) => (c.aligner_config.params.n_embed = 2048), /n_embed 2048 differs from the LLM hidden_size 4096/],
+    [
+      "a mismatched aligner width",
+      (c: any) => (c.aligner_config.params.n_embed = 2048),
+      /n_embed 2048 differs from the LLM hidden_size 4096/,
+    ],
   ])("rejects %s", (_, change, message) => {
     expect(edit(change)).toThrow(message);
   });

@@ -91,7 +91,8 @@ export const LLAMA_DEFAULTS = {
 type Json = Record<string, unknown>;
 
 function object(value: unknown, key: string): Json {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CheckpointError(`config.json: ${key} must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new CheckpointError(`config.json: ${key} must be an object`);
   return value as Json;
 }
 
@@ -113,7 +114,8 @@ function triple(obj: Json, key: string, where: string): [number, number, number]
 
 function intList(obj: Json, key: string, where: string, fallback: number[]): number[] {
   const value = obj[key] ?? fallback;
-  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v >= 0)) throw new CheckpointError(`config.json: ${where}.${key} must be a list of integers`);
+  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v >= 0))
+    throw new CheckpointError(`config.json: ${where}.${key} must be a list of integers`);
   return value as number[];
 }
 
@@ -124,8 +126,10 @@ function checkModelName(cfg: Json, where: string, expected: string): void {
 }
 
 function checkSelect(cfg: Json, where: string): void {
-  if (cfg.select_layer !== undefined && cfg.select_layer !== -1) throw new CheckpointError(`config.json: ${where}.select_layer ${cfg.select_layer} is not supported (only -1)`);
-  if (cfg.select_feature !== undefined && cfg.select_feature !== "same") throw new CheckpointError(`config.json: ${where}.select_feature ${JSON.stringify(cfg.select_feature)} is not supported (only "same")`);
+  if (cfg.select_layer !== undefined && cfg.select_layer !== -1)
+    throw new CheckpointError(`config.json: ${where}.select_layer ${cfg.select_layer} is not supported (only -1)`);
+  if (cfg.select_feature !== undefined && cfg.select_feature !== "same")
+    throw new CheckpointError(`config.json: ${where}.select_feature ${JSON.stringify(cfg.select_feature)} is not supported (only "same")`);
 }
 
 function siglip(cfg: Json, where: string, inputSize: number, prefix: string): SiglipSpec {
@@ -133,7 +137,8 @@ function siglip(cfg: Json, where: string, inputSize: number, prefix: string): Si
   checkSelect(cfg, where);
   const width = positive(cfg, "width", where, 1024);
   const mlpRatio = cfg.mlp_ratio ?? 4;
-  if (typeof mlpRatio !== "number" || mlpRatio <= 0 || !Number.isInteger(width * mlpRatio)) throw new CheckpointError(`config.json: ${where}.mlp_ratio is invalid`);
+  if (typeof mlpRatio !== "number" || mlpRatio <= 0 || !Number.isInteger(width * mlpRatio))
+    throw new CheckpointError(`config.json: ${where}.mlp_ratio is invalid`);
   const spec: SiglipSpec = {
     inputSize,
     imageSize: positive(cfg, "image_size", where, 384),
@@ -147,8 +152,10 @@ function siglip(cfg: Json, where: string, inputSize: number, prefix: string): Si
     pixelStd: cfg.pixel_std === undefined ? [0.5, 0.5, 0.5] : triple(cfg, "pixel_std", where),
     prefix,
   };
-  if (spec.width % spec.heads !== 0) throw new CheckpointError(`config.json: ${where}.width ${spec.width} is not divisible by heads ${spec.heads}`);
-  if (spec.imageSize % spec.patchSize !== 0) throw new CheckpointError(`config.json: ${where}.image_size ${spec.imageSize} is not a multiple of 16`);
+  if (spec.width % spec.heads !== 0)
+    throw new CheckpointError(`config.json: ${where}.width ${spec.width} is not divisible by heads ${spec.heads}`);
+  if (spec.imageSize % spec.patchSize !== 0)
+    throw new CheckpointError(`config.json: ${where}.image_size ${spec.imageSize} is not a multiple of 16`);
   return spec;
 }
 
@@ -159,7 +166,8 @@ function sam(cfg: Json, where: string, prefix: string): SamSpec {
   if (imageSize !== 1024) throw new CheckpointError(`config.json: ${where}.image_size ${imageSize} is not supported (SAM-B takes 1024)`);
   const depth = positive(cfg, "encoder_depth", where, 12);
   const globalIndexes = intList(cfg, "encoder_global_attn_indexes", where, [2, 5, 8, 11]);
-  if (globalIndexes.length === 0 || globalIndexes.some((i) => i >= depth)) throw new CheckpointError(`config.json: ${where}.encoder_global_attn_indexes must name blocks below ${depth}`);
+  if (globalIndexes.length === 0 || globalIndexes.some((i) => i >= depth))
+    throw new CheckpointError(`config.json: ${where}.encoder_global_attn_indexes must name blocks below ${depth}`);
   const downsample = intList(cfg, "downsample_channels", where, [512, 1024]);
   if (downsample.length !== 2) throw new CheckpointError(`config.json: ${where}.downsample_channels must have two entries`);
   const spec: SamSpec = {
@@ -178,25 +186,34 @@ function sam(cfg: Json, where: string, prefix: string): SamSpec {
     pixelStd: triple(cfg, "pixel_std", where),
     prefix,
   };
-  if (spec.width % spec.heads !== 0) throw new CheckpointError(`config.json: ${where}.encoder_embed_dim is not divisible by encoder_num_heads`);
+  if (spec.width % spec.heads !== 0)
+    throw new CheckpointError(`config.json: ${where}.encoder_embed_dim is not divisible by encoder_num_heads`);
   return spec;
 }
 
 function llm(language: Json): LlmSpec {
   const where = "language_config";
-  if (language.model_type !== undefined && language.model_type !== "llama") throw new CheckpointError(`config.json: ${where}.model_type ${JSON.stringify(language.model_type)} is not supported (llama)`);
-  if (language.rope_scaling !== undefined && language.rope_scaling !== null) throw new CheckpointError(`config.json: ${where}.rope_scaling is not supported`);
-  if (language.hidden_act !== undefined && language.hidden_act !== "silu") throw new CheckpointError(`config.json: ${where}.hidden_act ${JSON.stringify(language.hidden_act)} is not supported (silu)`);
-  if (language.attention_bias === true || language.mlp_bias === true) throw new CheckpointError(`config.json: ${where}: biased attention/MLP is not supported`);
-  if (language.tie_word_embeddings === true) throw new CheckpointError(`config.json: ${where}.tie_word_embeddings=true is not supported (DeepSeek-VL has a separate lm_head)`);
+  if (language.model_type !== undefined && language.model_type !== "llama")
+    throw new CheckpointError(`config.json: ${where}.model_type ${JSON.stringify(language.model_type)} is not supported (llama)`);
+  if (language.rope_scaling !== undefined && language.rope_scaling !== null)
+    throw new CheckpointError(`config.json: ${where}.rope_scaling is not supported`);
+  if (language.hidden_act !== undefined && language.hidden_act !== "silu")
+    throw new CheckpointError(`config.json: ${where}.hidden_act ${JSON.stringify(language.hidden_act)} is not supported (silu)`);
+  if (language.attention_bias === true || language.mlp_bias === true)
+    throw new CheckpointError(`config.json: ${where}: biased attention/MLP is not supported`);
+  if (language.tie_word_embeddings === true)
+    throw new CheckpointError(`config.json: ${where}.tie_word_embeddings=true is not supported (DeepSeek-VL has a separate lm_head)`);
   const d = LLAMA_DEFAULTS;
   const hiddenSize = positive(language, "hidden_size", where, d.hidden_size);
   const numHeads = positive(language, "num_attention_heads", where, d.num_attention_heads);
   const numKeyValueHeads = positive(language, "num_key_value_heads", where, numHeads);
-  if (language.head_dim === undefined && hiddenSize % numHeads !== 0) throw new CheckpointError(`config.json: ${where}: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
+  if (language.head_dim === undefined && hiddenSize % numHeads !== 0)
+    throw new CheckpointError(`config.json: ${where}: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
   const headDim = positive(language, "head_dim", where, hiddenSize / numHeads);
-  if (headDim * numHeads !== hiddenSize) throw new CheckpointError(`config.json: ${where}: hidden_size ${hiddenSize} is not num_attention_heads x head_dim`);
-  if (numHeads % numKeyValueHeads !== 0) throw new CheckpointError(`config.json: ${where}: num_attention_heads is not a multiple of num_key_value_heads`);
+  if (headDim * numHeads !== hiddenSize)
+    throw new CheckpointError(`config.json: ${where}: hidden_size ${hiddenSize} is not num_attention_heads x head_dim`);
+  if (numHeads % numKeyValueHeads !== 0)
+    throw new CheckpointError(`config.json: ${where}: num_attention_heads is not a multiple of num_key_value_heads`);
   if (headDim % 2 !== 0) throw new CheckpointError(`config.json: ${where}: head_dim must be even for RoPE`);
   const number = (key: "rms_norm_eps" | "rope_theta"): number => {
     const value = language[key] ?? d[key];
@@ -239,29 +256,47 @@ export function parseConfig(text: string): ModelSpec {
   if (vision.cls === "HybridVisionTower") {
     kind = "hybrid";
     if (visionParams.concat_type !== undefined && visionParams.concat_type !== "tuple") {
-      throw new CheckpointError(`config.json: vision_config.params.concat_type ${JSON.stringify(visionParams.concat_type)} is not supported ("tuple")`);
+      throw new CheckpointError(
+        `config.json: vision_config.params.concat_type ${JSON.stringify(visionParams.concat_type)} is not supported ("tuple")`,
+      );
     }
     const high = object(visionParams.high_res_cfg, "vision_config.params.high_res_cfg");
     const low = object(visionParams.low_res_cfg, "vision_config.params.low_res_cfg");
     samSpec = sam(high, "vision_config.params.high_res_cfg", "vision_model.vision_tower_high.vision_tower.");
     siglipSpec = siglip(low, "vision_config.params.low_res_cfg", samSpec.imageSize, "vision_model.vision_tower_low.vision_tower.");
     featureDim = samSpec.downsampleDims[1];
-    if (siglipSpec.width !== featureDim) throw new CheckpointError(`config.json: SigLIP width ${siglipSpec.width} differs from SAM output ${featureDim}`);
-    for (const [cfg, where, dim] of [[high, "high_res_cfg", featureDim], [low, "low_res_cfg", siglipSpec.width]] as const) {
-      if (cfg.output_dim !== undefined && cfg.output_dim !== dim) throw new CheckpointError(`config.json: vision_config.params.${where}.output_dim ${cfg.output_dim} differs from the tower's ${dim}`);
+    if (siglipSpec.width !== featureDim)
+      throw new CheckpointError(`config.json: SigLIP width ${siglipSpec.width} differs from SAM output ${featureDim}`);
+    for (const [cfg, where, dim] of [
+      [high, "high_res_cfg", featureDim],
+      [low, "low_res_cfg", siglipSpec.width],
+    ] as const) {
+      if (cfg.output_dim !== undefined && cfg.output_dim !== dim)
+        throw new CheckpointError(
+          `config.json: vision_config.params.${where}.output_dim ${cfg.output_dim} differs from the tower's ${dim}`,
+        );
     }
   } else if (vision.cls === "CLIPVisionTower") {
     kind = "siglip";
-    siglipSpec = siglip(visionParams, "vision_config.params", positive(visionParams, "image_size", "vision_config.params", 384), "vision_model.vision_tower.");
+    siglipSpec = siglip(
+      visionParams,
+      "vision_config.params",
+      positive(visionParams, "image_size", "vision_config.params", 384),
+      "vision_model.vision_tower.",
+    );
     featureDim = siglipSpec.width;
   } else {
-    throw new CheckpointError(`config.json: vision_config.cls ${JSON.stringify(vision.cls)} is not supported (HybridVisionTower or CLIPVisionTower)`);
+    throw new CheckpointError(
+      `config.json: vision_config.cls ${JSON.stringify(vision.cls)} is not supported (HybridVisionTower or CLIPVisionTower)`,
+    );
   }
 
   const projectorType = alignerParams.projector_type;
   const expectedProjector = kind === "hybrid" ? "low_high_hybrid_split_mlp_gelu" : "mlp_gelu";
   if (projectorType !== expectedProjector) {
-    throw new CheckpointError(`config.json: aligner_config.params.projector_type ${JSON.stringify(projectorType)} is not supported with ${vision.cls} (expected ${expectedProjector})`);
+    throw new CheckpointError(
+      `config.json: aligner_config.params.projector_type ${JSON.stringify(projectorType)} is not supported with ${vision.cls} (expected ${expectedProjector})`,
+    );
   }
   const depth = alignerParams.depth ?? 1;
   if (depth !== 2) throw new CheckpointError(`config.json: aligner_config.params.depth ${JSON.stringify(depth)} is not supported (2)`);
@@ -271,10 +306,17 @@ export function parseConfig(text: string): ModelSpec {
     nEmbed: positive(alignerParams, "n_embed", "aligner_config.params"),
   };
   const llmSpec = llm(language);
-  if (alignerSpec.inputDim !== featureDim) throw new CheckpointError(`config.json: aligner_config.params.input_dim ${alignerSpec.inputDim} differs from the vision feature width ${featureDim}`);
-  if (alignerSpec.nEmbed !== llmSpec.hiddenSize) throw new CheckpointError(`config.json: aligner_config.params.n_embed ${alignerSpec.nEmbed} differs from the LLM hidden_size ${llmSpec.hiddenSize}`);
+  if (alignerSpec.inputDim !== featureDim)
+    throw new CheckpointError(
+      `config.json: aligner_config.params.input_dim ${alignerSpec.inputDim} differs from the vision feature width ${featureDim}`,
+    );
+  if (alignerSpec.nEmbed !== llmSpec.hiddenSize)
+    throw new CheckpointError(
+      `config.json: aligner_config.params.n_embed ${alignerSpec.nEmbed} differs from the LLM hidden_size ${llmSpec.hiddenSize}`,
+    );
   const grid = siglipSpec.imageSize / siglipSpec.patchSize;
   // SAM's 64x64 grid is resized to 96x96, then two stride-2 convs give 24x24: it must match SigLIP's grid.
-  if (samSpec && samSpec.resizeTo / 4 !== grid) throw new CheckpointError(`config.json: SAM output grid ${samSpec.resizeTo / 4} differs from SigLIP grid ${grid}`);
+  if (samSpec && samSpec.resizeTo / 4 !== grid)
+    throw new CheckpointError(`config.json: SAM output grid ${samSpec.resizeTo / 4} differs from SigLIP grid ${grid}`);
   return { kind, siglip: siglipSpec, sam: samSpec, aligner: alignerSpec, llm: llmSpec, featureDim, imageTokens: grid * grid };
 }

@@ -27,7 +27,11 @@ const f32 = (...values: number[]) => new Uint8Array(Float32Array.from(values).bu
 
 describe("readSafetensorsHeader", () => {
   it("reads names, dtypes, shapes and absolute data offsets", async () => {
-    const header = { __metadata__: { format: "pt" }, b: { dtype: "F32", shape: [2], data_offsets: [8, 16] }, a: { dtype: "F16", shape: [2, 2], data_offsets: [0, 8] } };
+    const header = {
+      __metadata__: { format: "pt" },
+      b: { dtype: "F32", shape: [2], data_offsets: [8, 16] },
+      a: { dtype: "F16", shape: [2, 2], data_offsets: [0, 8] },
+    };
     const path = await file("ok.safetensors", header, new Uint8Array(16));
     const { tensors, metadata } = await readSafetensorsHeader(path);
     const length = JSON.stringify(header).length;
@@ -37,13 +41,43 @@ describe("readSafetensorsHeader", () => {
   });
 
   it.each([
-    ["a header length beyond the file", { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, 4, 10_000n, /truncated or corrupt safetensors header/],
+    [
+      "a header length beyond the file",
+      { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } },
+      4,
+      10_000n,
+      /truncated or corrupt safetensors header/,
+    ],
     ["invalid JSON", "{not json", 0, undefined, /invalid JSON/],
     ["an unknown dtype", { a: { dtype: "Q4", shape: [1], data_offsets: [0, 1] } }, 1, undefined, /tensor a: unknown dtype "Q4"/],
-    ["a size that does not match the shape", { a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, 8, undefined, /tensor a: 8 data bytes do not match F32\[3\] \(12 bytes\)/],
-    ["data beyond the end of the file", { a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 8, undefined, /tensor a: data ends at byte 16 beyond the file's 8 data bytes/],
-    ["overlapping tensors", { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8, undefined, /overlaps/],
-    ["a hole between tensors", { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } }, 12, undefined, /tensor b leaves a hole/],
+    [
+      "a size that does not match the shape",
+      { a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } },
+      8,
+      undefined,
+      /tensor a: 8 data bytes do not match F32\[3\] \(12 bytes\)/,
+    ],
+    [
+      "data beyond the end of the file",
+      { a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } },
+      8,
+      undefined,
+      /tensor a: data ends at byte 16 beyond the file's 8 data bytes/,
+    ],
+    [
+      "overlapping tensors",
+      { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [1], data_offsets: [4, 8] } },
+      8,
+      undefined,
+      /overlaps/,
+    ],
+    [
+      "a hole between tensors",
+      { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } },
+      12,
+      undefined,
+      /tensor b leaves a hole/,
+    ],
     ["trailing bytes", { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, 6, undefined, /2 trailing bytes/],
   ])("rejects %s", async (_, header, dataBytes, declared, message) => {
     const path = await file(`bad-${Math.random()}.safetensors`, header, new Uint8Array(dataBytes), declared);
@@ -102,13 +136,16 @@ describe("Checkpoint", () => {
     };
     await shard("model-00001-of-00002.safetensors", "a");
     await shard("model-00002-of-00002.safetensors", "b");
-    const index = (map: Record<string, string>) => writeFile(join(sub, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: map }));
+    const index = (map: Record<string, string>) =>
+      writeFile(join(sub, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: map }));
     await index({ a: "model-00001-of-00002.safetensors", b: "model-00002-of-00002.safetensors" });
     const checkpoint = await Checkpoint.open(sub);
     expect([...checkpoint.tensors.keys()].sort()).toEqual(["a", "b"]);
     await checkpoint.close();
     await index({ a: "model-00002-of-00002.safetensors", b: "model-00002-of-00002.safetensors" });
-    await expect(Checkpoint.open(sub)).rejects.toThrow(/tensor a: listed in model.safetensors.index.json for model-00002-of-00002.safetensors but absent from that file/);
+    await expect(Checkpoint.open(sub)).rejects.toThrow(
+      /tensor a: listed in model.safetensors.index.json for model-00002-of-00002.safetensors but absent from that file/,
+    );
     await index({ a: "model-00001-of-00002.safetensors", b: "model-00002-of-00002.safetensors", c: "model-00003-of-00003.safetensors" });
     await expect(Checkpoint.open(sub)).rejects.toThrow(/shard model-00003-of-00003.safetensors is missing/);
   });

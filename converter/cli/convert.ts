@@ -5,7 +5,8 @@ import { MODEL_DTYPES, type ModelDtype } from "../../shared/manifest/index.ts";
 import { convertCheckpoint } from "../convert.ts";
 import { progressPrinter } from "./progress.ts";
 
-const usage = "usage: npm run convert -- <checkpoint-dir> <model-dir> [--dtype fp32|fp16|fp32,fp16] [--name NAME] [--overwrite] [--external-data-threshold BYTES]";
+const usage =
+  "usage: npm run convert -- <checkpoint-dir> <model-dir> [--dtype fp32|fp16|fp32,fp16] [--name NAME] [--overwrite] [--external-data-threshold BYTES]";
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
     return;
   }
   const dtypes = values.dtype.split(",").map((d) => d.trim());
-  for (const dtype of dtypes) if (!(MODEL_DTYPES as readonly string[]).includes(dtype)) throw new Error(`--dtype ${dtype}: expected fp32 or fp16`);
+  for (const dtype of dtypes)
+    if (!(MODEL_DTYPES as readonly string[]).includes(dtype)) throw new Error(`--dtype ${dtype}: expected fp32 or fp16`);
   const threshold = values["external-data-threshold"];
   const [checkpointDir, modelDir] = positionals as [string, string];
   const started = Date.now();
@@ -35,7 +37,9 @@ async function main(): Promise<void> {
     externalDataThreshold: threshold === undefined ? undefined : Number(threshold),
     onProgress: progressPrinter(),
   });
-  console.log(`${modelDir}: ${manifest.kind} model ${manifest.name}, ${manifest.dtypes.join("+")}, revision ${manifest.revision.slice(0, 12)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(
+    `${modelDir}: ${manifest.kind} model ${manifest.name}, ${manifest.dtypes.join("+")}, revision ${manifest.revision.slice(0, 12)} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
 }
 
 main().catch((error: Error) => {

@@ -2,7 +2,8 @@
 import { parseArgs } from "node:util";
 import { writeFixture } from "../fixture/index.ts";
 
-const usage = "usage: npm run fixture -- --kind hybrid|siglip --out DIR [--seed N] [--tiny | --size tiny|vision|real] [--dtype F16|BF16|F32] [--shards N]";
+const usage =
+  "usage: npm run fixture -- --kind hybrid|siglip --out DIR [--seed N] [--tiny | --size tiny|vision|real] [--dtype F16|BF16|F32] [--shards N]";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -22,7 +23,8 @@ async function main(): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  if (values.dtype !== "F16" && values.dtype !== "BF16" && values.dtype !== "F32") throw new Error(`--dtype ${values.dtype}: expected F16, BF16 or F32`);
+  if (values.dtype !== "F16" && values.dtype !== "BF16" && values.dtype !== "F32")
+    throw new Error(`--dtype ${values.dtype}: expected F16, BF16 or F32`);
   const size = values.tiny ? "tiny" : (values.size ?? "vision");
   if (size !== "tiny" && size !== "vision" && size !== "real") throw new Error(`--size ${size}: expected tiny, vision or real`);
   const seed = Number(values.seed);

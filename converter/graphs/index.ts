@@ -1,24 +1,30 @@
-import type { Checkpoint, ModelSpec } from "../checkpoint/index.ts";
 import { GRAPH_IO, type GraphName, type ModelDtype } from "../../shared/manifest/index.ts";
-import { GraphError, type GraphBuilder } from "../onnx/index.ts";
+import type { Checkpoint, ModelSpec } from "../checkpoint/index.ts";
+import { type GraphBuilder, GraphError } from "../onnx/index.ts";
 import { aligner } from "./aligner.ts";
-import { decoder, embedTokens, type DecoderOptions } from "./llama.ts";
-import { Layers, floatType } from "./ops.ts";
+import { type DecoderOptions, decoder, embedTokens } from "./llama.ts";
+import { floatType, Layers } from "./ops.ts";
 import { samTower } from "./sam.ts";
 import { siglipTower } from "./siglip.ts";
 
+export { type DecoderOptions, inverseFrequencies } from "./llama.ts";
 export { antialiasBilinearMatrix, bilinearMatrix } from "./resize.ts";
-export { inverseFrequencies, type DecoderOptions } from "./llama.ts";
 
 export interface GraphOptions {
   decoder?: DecoderOptions;
 }
 
 /** Builds one graph of the model set (DESIGN §4 names and I/O) with its weights streamed from `checkpoint`. */
-export function buildGraph(name: GraphName, spec: ModelSpec, checkpoint: Checkpoint, dtype: ModelDtype, options: GraphOptions = {}): GraphBuilder {
+export function buildGraph(
+  name: GraphName,
+  spec: ModelSpec,
+  checkpoint: Checkpoint,
+  dtype: ModelDtype,
+  options: GraphOptions = {},
+): GraphBuilder {
   const l = new Layers(name, checkpoint, floatType(dtype));
   const g = l.g;
-  const features = [ "batch_size", spec.imageTokens, spec.featureDim ] as const;
+  const features = ["batch_size", spec.imageTokens, spec.featureDim] as const;
   switch (name) {
     case "siglip_encoder": {
       const size = spec.siglip.inputSize;

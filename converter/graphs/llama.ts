@@ -1,5 +1,5 @@
-import type { LlmSpec } from "../checkpoint/index.ts";
 import { GRAPH_IO, pastName, presentName } from "../../shared/manifest/index.ts";
+import type { LlmSpec } from "../checkpoint/index.ts";
 import type { Layers } from "./ops.ts";
 
 export interface DecoderOptions {
@@ -91,7 +91,10 @@ export function decoder(l: Layers, llm: LlmSpec, options: DecoderOptions): void 
   const repeatKv = (x: string): string => {
     if (kvHeads === heads) return x;
     const rep = heads / kvHeads;
-    const expanded = g.op("Expand", [l.unsqueeze(x, [2]), g.op("Concat", [B, g.int64s([kvHeads, rep]), g.op("Shape", [x], { start: 2, end: 3 }), g.int64s([headDim])], { axis: 0 })]);
+    const expanded = g.op("Expand", [
+      l.unsqueeze(x, [2]),
+      g.op("Concat", [B, g.int64s([kvHeads, rep]), g.op("Shape", [x], { start: 2, end: 3 }), g.int64s([headDim])], { axis: 0 }),
+    ]);
     return g.op("Reshape", [expanded, g.op("Concat", [B, g.int64s([heads, -1, headDim])], { axis: 0 })]);
   };
 

@@ -1,6 +1,6 @@
 // Layer building blocks shared by the towers, the aligner and the decoder.
 import type { Checkpoint } from "../checkpoint/index.ts";
-import { ELEMENT_TYPES, GraphBuilder, GraphError, float, type FloatType } from "../onnx/index.ts";
+import { ELEMENT_TYPES, type FloatType, float, GraphBuilder, GraphError } from "../onnx/index.ts";
 
 /** A graph under construction, the checkpoint feeding its weights, and the float type it computes in. */
 export class Layers {

@@ -1,9 +1,9 @@
-import * as ort from "onnxruntime-node";
-import { describe, expect, it } from "vitest";
-import { GraphBuilder, writeModel } from "../onnx/index.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { describe, expect, it } from "vitest";
+import { GraphBuilder, writeModel } from "../onnx/index.ts";
 import { antialiasBilinearMatrix, bilinearMatrix } from "./resize.ts";
 
 const row = (m: Float32Array, inSize: number, i: number) => [...m.subarray(i * inSize, (i + 1) * inSize)];
@@ -30,9 +30,17 @@ describe("bilinearMatrix", () => {
     // out 0: src = max(2/3 * 0.5 - 0.5, 0) = 0 -> all weight on input 0.
     expect(row(m, 64, 0)[0]).toBe(1);
     // out 1: src = 2/3 * 1.5 - 0.5 = 0.5 -> half and half on inputs 0 and 1.
-    expect(row(m, 64, 1).slice(0, 2).map((w) => Number(w.toFixed(6)))).toEqual([0.5, 0.5]);
+    expect(
+      row(m, 64, 1)
+        .slice(0, 2)
+        .map((w) => Number(w.toFixed(6))),
+    ).toEqual([0.5, 0.5]);
     // out 2: src = 2/3 * 2.5 - 0.5 = 7/6 -> inputs 1 and 2 with 5/6 and 1/6.
-    expect(row(m, 64, 2).slice(1, 3).map((w) => Number(w.toFixed(5)))).toEqual([0.83333, 0.16667]);
+    expect(
+      row(m, 64, 2)
+        .slice(1, 3)
+        .map((w) => Number(w.toFixed(5))),
+    ).toEqual([0.83333, 0.16667]);
     // last output clamps to the last input.
     expect(row(m, 64, 95)[63]).toBeCloseTo(1, 6);
   });
@@ -45,7 +53,11 @@ async function compareWithResize(inSize: number, outSize: number, antialias: boo
     const g = new GraphBuilder("resize");
     const x = g.input("x", "float32", [1, 1, inSize, inSize]);
     const sizes = g.int64s([1, 1, outSize, outSize]);
-    const attrs = { mode: "linear", coordinate_transformation_mode: "half_pixel", ...(antialias ? { antialias: 1, exclude_outside: 1 } : {}) };
+    const attrs = {
+      mode: "linear",
+      coordinate_transformation_mode: "half_pixel",
+      ...(antialias ? { antialias: 1, exclude_outside: 1 } : {}),
+    };
     g.output(g.op("Resize", [x, "", "", sizes], attrs), "y", "float32", [1, 1, outSize, outSize]);
     const path = join(dir, "resize.onnx");
     await writeModel(g, path);
@@ -58,7 +70,8 @@ async function compareWithResize(inSize: number, outSize: number, antialias: boo
     for (let r = 0; r < outSize; r++) {
       for (let c = 0; c < outSize; c++) {
         let sum = 0;
-        for (let i = 0; i < inSize; i++) for (let j = 0; j < inSize; j++) sum += m[r * inSize + i]! * image[i * inSize + j]! * m[c * inSize + j]!;
+        for (let i = 0; i < inSize; i++)
+          for (let j = 0; j < inSize; j++) sum += m[r * inSize + i]! * image[i * inSize + j]! * m[c * inSize + j]!;
         worst = Math.max(worst, Math.abs(sum - expected[r * outSize + c]!));
       }
     }

@@ -18,7 +18,12 @@ function samAttention(l: Layers, x: string, prefix: string, size: number, s: Sam
   const g = l.g;
   const headDim = s.width / s.heads;
   const tokens = size * size;
-  const qkv = l.reshape(l.transpose(l.reshape(l.linear(x, `${prefix}.qkv`), [-1, tokens, 3, s.heads, headDim]), [2, 0, 3, 1, 4]), [3, -1, tokens, headDim]);
+  const qkv = l.reshape(l.transpose(l.reshape(l.linear(x, `${prefix}.qkv`), [-1, tokens, 3, s.heads, headDim]), [2, 0, 3, 1, 4]), [
+    3,
+    -1,
+    tokens,
+    headDim,
+  ]);
   const q = l.take(qkv, 0, 0);
   const k = l.take(qkv, 1, 0);
   const v = l.take(qkv, 2, 0);
@@ -69,7 +74,11 @@ function downsample(l: Layers, x: string, grid: number, s: SamSpec): string {
   const g = l.g;
   const resized = l.inFloat32(x, (x32) => resizeSquare(l, x32, grid, s.resizeTo, bilinearMatrix(grid, s.resizeTo)));
   const conv = (input: string, index: number) =>
-    g.op("Conv", [input, l.weight(`${s.prefix}downsamples.${index}.weight`)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    g.op("Conv", [input, l.weight(`${s.prefix}downsamples.${index}.weight`)], {
+      kernel_shape: [3, 3],
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+    });
   return conv(conv(resized, 0), 1);
 }
 

@@ -28,7 +28,8 @@ export function siglipTower(l: Layers, pixels: string, s: SiglipSpec): string {
   const grid = s.imageSize / s.patchSize;
   const tokens = grid * grid;
   let unit = g.op("Div", [l.cast(pixels, "float32"), g.scalar("float32", 255)]);
-  if (s.inputSize !== s.imageSize) unit = resizeSquare(l, unit, s.inputSize, s.imageSize, antialiasBilinearMatrix(s.inputSize, s.imageSize));
+  if (s.inputSize !== s.imageSize)
+    unit = resizeSquare(l, unit, s.inputSize, s.imageSize, antialiasBilinearMatrix(s.inputSize, s.imageSize));
   let x = l.normalize(unit, s.pixelMean, s.pixelStd);
   if (l.act !== "float32") x = l.cast(x, l.act);
   const p = s.prefix;

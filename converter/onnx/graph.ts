@@ -1,5 +1,13 @@
 import { float32ToFloat16Bits } from "./float16.ts";
-import { ELEMENT_TYPES, onnx, type AttributeInit, type ElementType, type NodeProtoInit, type TensorProtoInit, type ValueInfoInit } from "./proto.ts";
+import {
+  type AttributeInit,
+  ELEMENT_TYPES,
+  type ElementType,
+  type NodeProtoInit,
+  onnx,
+  type TensorProtoInit,
+  type ValueInfoInit,
+} from "./proto.ts";
 
 /** A dimension: a fixed size or a symbolic name (e.g. "batch"). */
 export type Dim = number | string;
@@ -119,7 +127,8 @@ export class GraphBuilder {
   constant(type: ElementType, dims: readonly number[], data: TypedData): string {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const expected = dims.reduce((a, b) => a * b, 1) * ELEMENT_TYPES[type].bytes;
-    if (bytes.byteLength !== expected) throw new GraphError(`graph ${this.name}: constant of ${dims} ${type} has ${bytes.byteLength} bytes`);
+    if (bytes.byteLength !== expected)
+      throw new GraphError(`graph ${this.name}: constant of ${dims} ${type} has ${bytes.byteLength} bytes`);
     const key = bytes.byteLength <= 64 ? `${type}|${dims.join(",")}|${bytes.join(",")}` : undefined;
     const cached = key === undefined ? undefined : this.constantCache.get(key);
     if (cached) return cached;
@@ -131,7 +140,11 @@ export class GraphBuilder {
 
   /** An int64 constant (a 1-D list by default; pass `[]` dims for a scalar). */
   int64s(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    return this.constant("int64", dims, BigInt64Array.from(values, (v) => BigInt(v)));
+    return this.constant(
+      "int64",
+      dims,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+    );
   }
 
   /** A float scalar constant. */
@@ -144,7 +157,9 @@ export class GraphBuilder {
   weight(name: string, type: ElementType, dims: readonly number[], source: TensorSource): string {
     const expected = dims.reduce((a, b) => a * b, 1) * ELEMENT_TYPES[type].bytes;
     if (source.byteLength !== expected) {
-      throw new GraphError(`graph ${this.name}: weight ${name} ${type}[${dims}] needs ${expected} bytes, its source has ${source.byteLength}`);
+      throw new GraphError(
+        `graph ${this.name}: weight ${name} ${type}[${dims}] needs ${expected} bytes, its source has ${source.byteLength}`,
+      );
     }
     this.weights.push({ name: this.claim(name), type, dims: [...dims], source });
     return name;

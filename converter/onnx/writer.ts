@@ -1,7 +1,7 @@
-import { open, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { basename } from "node:path";
-import { GraphError, type GraphBuilder, type StreamedInitializer } from "./graph.ts";
-import { ELEMENT_TYPES, WIRE_TAGS, fieldLength, fieldPrefix, onnx, varintLength, type TensorProtoInit } from "./proto.ts";
+import { type GraphBuilder, GraphError, type StreamedInitializer } from "./graph.ts";
+import { ELEMENT_TYPES, fieldLength, fieldPrefix, onnx, type TensorProtoInit, varintLength, WIRE_TAGS } from "./proto.ts";
 
 /** ONNX files are protobufs and cannot exceed 2 GiB; larger graphs keep their weights in `<file>_data`. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FinishReason, type GenerateResponse } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
-import { IncrementalDetokenizer, type ChatTokenizer } from "../prompt/index.ts";
+import { type ChatTokenizer, IncrementalDetokenizer } from "../prompt/index.ts";
 
 /** How a completion ended, and its token counts (the last event of every completion). */
 export type CompletionFinish = { type: "finish"; reason: "stop" | "length"; promptTokens: number; completionTokens: number };

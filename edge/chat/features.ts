@@ -1,9 +1,9 @@
-import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { ByteLru } from "../../shared/cache/index.ts";
+import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
 import type { GpuClients } from "../gpu/index.ts";
-import { createSiglipEncoder, workerdOrtWasm, type SiglipEncoder } from "../siglip/index.ts";
+import { createSiglipEncoder, type SiglipEncoder, workerdOrtWasm } from "../siglip/index.ts";
 import type { PreparedImage } from "./images.ts";
 
 /** Computes SigLIP features (fp16 bits, [576, featureDim]) for images the caches do not hold. */
@@ -26,7 +26,9 @@ export class FeatureCache {
 
   async features(images: PreparedImage[], source: FeatureSource, manifest: Manifest): Promise<Uint16Array[]> {
     const size = manifest.vision.imageTokens * manifest.vision.featureDim;
-    const found = await Promise.all(images.map(async (image) => this.#memory.get(image.key) ?? (await this.#fromCacheApi(image.key, size))));
+    const found = await Promise.all(
+      images.map(async (image) => this.#memory.get(image.key) ?? (await this.#fromCacheApi(image.key, size))),
+    );
     const missing = images.filter((_, i) => found[i] === undefined);
     if (missing.length > 0) {
       const computed = await source(missing);
@@ -44,13 +46,19 @@ export class FeatureCache {
   #store(key: string, features: Uint16Array): void {
     this.#memory.set(key, features);
     const body = new Uint8Array(features.buffer, features.byteOffset, features.byteLength).slice();
-    const response = new Response(body, { headers: { "cache-control": "public, max-age=604800", "content-type": "application/octet-stream" } });
+    const response = new Response(body, {
+      headers: { "cache-control": "public, max-age=604800", "content-type": "application/octet-stream" },
+    });
     // Best effort: the Cache API is a location-wide second level; losing an entry only costs a recompute.
-    void cacheApi()?.put(`${CACHE_ORIGIN}/${key}`, response).catch(() => undefined);
+    void cacheApi()
+      ?.put(`${CACHE_ORIGIN}/${key}`, response)
+      .catch(() => undefined);
   }
 
   async #fromCacheApi(key: string, size: number): Promise<Uint16Array | undefined> {
-    const response = await cacheApi()?.match(`${CACHE_ORIGIN}/${key}`).catch(() => undefined);
+    const response = await cacheApi()
+      ?.match(`${CACHE_ORIGIN}/${key}`)
+      .catch(() => undefined);
     if (!response) return undefined;
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.byteLength !== size * 2) return undefined;
@@ -70,10 +78,14 @@ export function gpuFeatureSource(gpu: GpuClients, manifest: Manifest, timeoutMs:
   return async (images) => {
     const pixels = await Promise.all(images.map((image) => image.pixels()));
     const response = await gpu.inference.encodeImages(
-      { images: images.map((image, i) => ({ key: image.key, pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], pixels[i]!) })) },
+      {
+        images: images.map((image, i) => ({ key: image.key, pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], pixels[i]!) })),
+      },
       { timeoutMs },
     );
-    return response.siglipFeatures.map((tensor) => decodeTensor(tensor, { dtype: DataType.FLOAT16, shape: [imageTokens, featureDim] }).values);
+    return response.siglipFeatures.map(
+      (tensor) => decodeTensor(tensor, { dtype: DataType.FLOAT16, shape: [imageTokens, featureDim] }).values,
+    );
   };
 }
 

@@ -5,7 +5,7 @@
 // checks, redirect handling, caps, timeouts, workerd's own fetch and streams) is the product's code.
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { ApiError } from "../errors.ts";
-import { imageBytes, type ImageLimits } from "./images.ts";
+import { type ImageLimits, imageBytes } from "./images.ts";
 
 const LIMITS: ImageLimits = { maxPixels: 4 * 1024 * 1024, fetchMaxBytes: 256 * 1024, fetchTimeoutMs: 500 };
 const { origin, host: HOSTILE_IMAGE_HOST } = inject("hostileImageServer");
@@ -14,7 +14,8 @@ const realFetch = globalThis.fetch;
 beforeAll(() => {
   vi.stubGlobal("fetch", (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : input);
-    if (url.hostname !== HOSTILE_IMAGE_HOST) return Promise.reject(new TypeError(`fetch failed: ${url.hostname} is not reachable in this test`));
+    if (url.hostname !== HOSTILE_IMAGE_HOST)
+      return Promise.reject(new TypeError(`fetch failed: ${url.hostname} is not reachable in this test`));
     return realFetch(`${origin}${url.pathname}${url.search}`, init);
   });
 });

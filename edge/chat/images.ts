@@ -1,7 +1,7 @@
 import { ByteLru } from "../../shared/cache/index.ts";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { ApiError } from "../errors.ts";
-import { ImageError, decodeImage, preprocess, type DecodeOptions } from "../image/index.ts";
+import { type DecodeOptions, decodeImage, ImageError, preprocess } from "../image/index.ts";
 
 /** Changes whenever preprocessing could produce different pixels: part of every cache key. */
 export const PREPROCESS_VERSION = "pillow-bicubic-pad-v1";
@@ -22,7 +22,13 @@ export type ImageLimits = {
  * The bytes behind an `image_url`: a base64 `data:` URL, an `https:` URL, or `attachment:NAME`
  * for a file part of a multipart request.
  */
-export async function imageBytes(url: string, index: number, attachments: ReadonlyMap<string, Uint8Array>, limits: ImageLimits, signal: AbortSignal): Promise<Uint8Array> {
+export async function imageBytes(
+  url: string,
+  index: number,
+  attachments: ReadonlyMap<string, Uint8Array>,
+  limits: ImageLimits,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   const param = `image ${index + 1}`;
   if (url.startsWith("data:")) return dataUrlBytes(url, param);
   if (url.startsWith("attachment:")) {
@@ -60,12 +66,24 @@ function dataUrlBytes(url: string, param: string): Uint8Array {
 /** Hosts a server-side fetch must never reach: loopback, private, link-local and other internal ranges. */
 export function isPrivateHost(hostname: string): boolean {
   // A trailing dot names the same host ("localhost." is localhost).
-  const host = hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "").toLowerCase();
+  const host = hostname
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.+$/, "")
+    .toLowerCase();
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a >= 224;
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      a >= 224
+    );
   }
   if (host.includes(":")) {
     // ::/8 holds loopback, unspecified and the IPv4-compatible and -mapped forms; then ULA, link-local, NAT64.
@@ -82,7 +100,8 @@ async function fetchImage(start: URL, param: string, limits: ImageLimits, signal
   let url = start;
   try {
     for (let hop = 0; ; hop++) {
-      if (isPrivateHost(url.hostname)) throw new ApiError(400, "invalid_image_url", `${param}: private, loopback and internal hosts are not fetched`);
+      if (isPrivateHost(url.hostname))
+        throw new ApiError(400, "invalid_image_url", `${param}: private, loopback and internal hosts are not fetched`);
       const response = await fetch(url, { redirect: "manual", signal: combined });
       if (response.status >= 300 && response.status < 400 && response.headers.has("location")) {
         if (hop === MAX_REDIRECTS) throw new ApiError(400, "invalid_image_url", `${param}: more than ${MAX_REDIRECTS} redirects`);
@@ -90,14 +109,17 @@ async function fetchImage(start: URL, param: string, limits: ImageLimits, signal
         if (url.protocol !== "https:") throw new ApiError(400, "invalid_image_url", `${param}: redirected to a non-https URL`);
         continue;
       }
-      if (!response.ok || !response.body) throw new ApiError(400, "image_fetch_failed", `${param}: the image URL answered ${response.status}`);
+      if (!response.ok || !response.body)
+        throw new ApiError(400, "image_fetch_failed", `${param}: the image URL answered ${response.status}`);
       const declared = Number(response.headers.get("content-length"));
-      if (declared > limits.fetchMaxBytes) throw new ApiError(413, "image_too_large", `${param}: the image is over ${limits.fetchMaxBytes} bytes`);
+      if (declared > limits.fetchMaxBytes)
+        throw new ApiError(413, "image_too_large", `${param}: the image is over ${limits.fetchMaxBytes} bytes`);
       return await readCapped(response.body, limits.fetchMaxBytes, param);
     }
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    if (timeout.aborted) throw new ApiError(400, "image_fetch_timeout", `${param}: the image URL did not answer within ${limits.fetchTimeoutMs} ms`);
+    if (timeout.aborted)
+      throw new ApiError(400, "image_fetch_timeout", `${param}: the image URL did not answer within ${limits.fetchTimeoutMs} ms`);
     throw new ApiError(400, "image_fetch_failed", `${param}: the image could not be fetched`);
   }
 }
@@ -133,7 +155,11 @@ async function preprocessedPixels(bytes: Uint8Array, index: number, manifest: Ma
   const param = `image ${index + 1}`;
   try {
     const image = await decodeImage(bytes, decoding);
-    return preprocess(image, { imageSize: manifest.vision.imageSize, imageMean: manifest.vision.imageMean, minSize: manifest.vision.minSize }).data;
+    return preprocess(image, {
+      imageSize: manifest.vision.imageSize,
+      imageMean: manifest.vision.imageMean,
+      minSize: manifest.vision.minSize,
+    }).data;
   } catch (error) {
     // Names the image; what a client sees of it is decided by toApiError (../errors.ts).
     if (error instanceof ImageError) throw new ImageError(error.code, `${param}: ${error.message}`, { cause: error });

@@ -1,16 +1,16 @@
-export { collectCompletion, completionEvents, type CompletionEvent, type CompletionFinish } from "./completion.ts";
-export { EdgeEncoderCache, FeatureCache, edgeFeatureSource, gpuFeatureSource, type FeatureSource } from "./features.ts";
+export { type CompletionEvent, type CompletionFinish, collectCompletion, completionEvents } from "./completion.ts";
+export { EdgeEncoderCache, edgeFeatureSource, FeatureCache, type FeatureSource, gpuFeatureSource } from "./features.ts";
 export {
-  PREPROCESS_VERSION,
   createFileKeys,
-  imageBytes,
-  isPrivateHost,
-  prepareImage,
   type FileKeys,
   type ImageLimits,
+  imageBytes,
+  isPrivateHost,
+  PREPROCESS_VERSION,
   type PreparedImage,
+  prepareImage,
 } from "./images.ts";
-export { chatAnswerIdentity, chatChunk, chatCompletion, usageChunk, usageOf, type ChatAnswerIdentity } from "./openai-shapes.ts";
-export { readChatRequest, type ChatRequest } from "./request.ts";
-export { runCompletion, type Completion, type CompletionContext, type CompletionInput } from "./run-completion.ts";
-export { HeldKeys, generate, type UpstreamRequest } from "./upstream.ts";
+export { type ChatAnswerIdentity, chatAnswerIdentity, chatChunk, chatCompletion, usageChunk, usageOf } from "./openai-shapes.ts";
+export { type ChatRequest, readChatRequest } from "./request.ts";
+export { type Completion, type CompletionContext, type CompletionInput, runCompletion } from "./run-completion.ts";
+export { generate, HeldKeys, type UpstreamRequest } from "./upstream.ts";

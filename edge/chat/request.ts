@@ -38,7 +38,7 @@ const UNSUPPORTED: Record<string, string> = {
   frequency_penalty: "frequency_penalty is not supported; use repetition_penalty (the model's own penalty)",
   presence_penalty: "presence_penalty is not supported; use repetition_penalty (the model's own penalty)",
   top_logprobs: "top_logprobs is not supported",
-  response_format: "Only response_format {type: \"text\"} is supported",
+  response_format: 'Only response_format {type: "text"} is supported',
   tools: "Tools are not supported by this model",
 };
 

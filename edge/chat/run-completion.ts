@@ -5,8 +5,8 @@ import { workerdCodecWasm } from "../image/decode/workerd-wasm.ts";
 import { readModelAsset } from "../model/index.ts";
 import { checkTokenLimit, fromOpenAiMessages, renderPrompt, tokenize } from "../prompt/index.ts";
 import { followSignal } from "../signals.ts";
-import { completionEvents, type CompletionEvent } from "./completion.ts";
-import { FeatureCache, edgeFeatureSource, gpuFeatureSource } from "./features.ts";
+import { type CompletionEvent, completionEvents } from "./completion.ts";
+import { edgeFeatureSource, FeatureCache, gpuFeatureSource } from "./features.ts";
 import { imageBytes, prepareImage } from "./images.ts";
 import { generate } from "./upstream.ts";
 
@@ -70,7 +70,9 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
   const { messages, imageUrls } = fromOpenAiMessages(input.messages);
   const prompt = renderPrompt(messages);
   if (imageUrls.length > config.maxImages) {
-    throw new ApiError(400, "too_many_images", `At most ${config.maxImages} images per request, got ${imageUrls.length}`, { param: "messages" });
+    throw new ApiError(400, "too_many_images", `At most ${config.maxImages} images per request, got ${imageUrls.length}`, {
+      param: "messages",
+    });
   }
   const maxTokens = input.maxTokens ?? config.defaultCompletionTokens;
   if (maxTokens > config.maxCompletionTokens) {

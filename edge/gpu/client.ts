@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { DiagnosticsService } from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { InferenceService } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
@@ -44,7 +44,11 @@ export function createGpuClients(baseUrl: string, secret: string, options: GpuCl
  * its body through the reader, the way workerd lets go of a response's stream and connection; the call
  * has ended when its body has, and no read of it is pending.
  */
-async function upstreamFetch(input: RequestInfo | URL, init: RequestInit | undefined, waitUntil: GpuClientOptions["waitUntil"]): Promise<Response> {
+async function upstreamFetch(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  waitUntil: GpuClientOptions["waitUntil"],
+): Promise<Response> {
   let end!: () => void;
   waitUntil(new Promise<void>((resolve) => (end = resolve)));
   const call = init?.signal;
@@ -87,7 +91,9 @@ async function upstreamFetch(input: RequestInfo | URL, init: RequestInit | undef
         finish();
         // Cancelled: connect reports its own signal's reason. A fresh error would capture this stack, and
         // workerd keeps an errored stream's error.
-        controller.error(body.signal.aborted ? CANCELLED : new ConnectError(`the connection to the GPU service broke: ${String(error)}`, Code.Unavailable));
+        controller.error(
+          body.signal.aborted ? CANCELLED : new ConnectError(`the connection to the GPU service broke: ${String(error)}`, Code.Unavailable),
+        );
       } finally {
         pendingRead = undefined;
       }

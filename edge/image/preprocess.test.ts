@@ -1,14 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import {
-  expandToSquare,
-  ImageError,
-  padColour,
-  preprocess,
-  resizeBicubic,
-  targetSize,
-  type RgbImage,
-} from "./index.ts";
+import { expandToSquare, ImageError, padColour, preprocess, type RgbImage, resizeBicubic, targetSize } from "./index.ts";
 
 // Runs inside workerd. Byte parity with Pillow over many images lives in test/pillow (Node + Python);
 // the Pillow outputs below were produced by Pillow 9.4 `Image.resize(size, Image.BICUBIC)`.
@@ -84,10 +76,9 @@ describe("resizeBicubic", () => {
   test("upscale matches Pillow, including clipping to 0..255", () => {
     const out = resizeBicubic(SOURCE, 7, 4);
     expect([...out.data]).toEqual([
-      2, 112, 209, 20, 131, 246, 52, 159, 191, 87, 184, 12, 113, 209, 29, 140, 237, 71, 159, 255, 98, 126, 45, 160,
-      157, 63, 185, 130, 96, 184, 20, 135, 136, 40, 160, 172, 73, 188, 111, 92, 207, 22, 168, 87, 88, 199, 112, 106,
-      172, 110, 139, 62, 63, 178, 82, 85, 217, 115, 116, 152, 134, 135, 63, 101, 211, 39, 119, 248, 58, 151, 193, 86,
-      186, 14, 111, 212, 31, 135, 239, 67, 170, 255, 86, 197,
+      2, 112, 209, 20, 131, 246, 52, 159, 191, 87, 184, 12, 113, 209, 29, 140, 237, 71, 159, 255, 98, 126, 45, 160, 157, 63, 185, 130, 96,
+      184, 20, 135, 136, 40, 160, 172, 73, 188, 111, 92, 207, 22, 168, 87, 88, 199, 112, 106, 172, 110, 139, 62, 63, 178, 82, 85, 217, 115,
+      116, 152, 134, 135, 63, 101, 211, 39, 119, 248, 58, 151, 193, 86, 186, 14, 111, 212, 31, 135, 239, 67, 170, 255, 86, 197,
     ]);
   });
 
@@ -98,9 +89,7 @@ describe("resizeBicubic", () => {
   });
 
   test("rejects data of the wrong length", () => {
-    expect(() => resizeBicubic({ data: new Uint8Array(44), width: 5, height: 3 }, 2, 2)).toThrow(
-      /must hold 45 bytes, got 44/,
-    );
+    expect(() => resizeBicubic({ data: new Uint8Array(44), width: 5, height: 3 }, 2, 2)).toThrow(/must hold 45 bytes, got 44/);
   });
 });
 

@@ -1,5 +1,5 @@
-import { ImageError } from "./errors.ts";
 import { uprightPixels } from "./decode/orientation.ts";
+import { ImageError } from "./errors.ts";
 import { type Canvas, copyView, type PixelView } from "./pixel-view.ts";
 import { isPositiveInteger, type RgbImage } from "./rgb-image.ts";
 
@@ -136,10 +136,8 @@ function filterFarTaps(pass: Pass): void {
       const w3 = weights[k0 + j + 3]!;
       for (let s = 0, p = base + j * tapStep; s < sums.length; s += 3, p += positionStep) {
         sums[s]! += source[p]! * w0 + source[p + t1]! * w1 + source[p + t2]! * w2 + source[p + t3]! * w3;
-        sums[s + 1]! +=
-          source[p + 1]! * w0 + source[p + 1 + t1]! * w1 + source[p + 1 + t2]! * w2 + source[p + 1 + t3]! * w3;
-        sums[s + 2]! +=
-          source[p + 2]! * w0 + source[p + 2 + t1]! * w1 + source[p + 2 + t2]! * w2 + source[p + 2 + t3]! * w3;
+        sums[s + 1]! += source[p + 1]! * w0 + source[p + 1 + t1]! * w1 + source[p + 1 + t2]! * w2 + source[p + 1 + t3]! * w3;
+        sums[s + 2]! += source[p + 2]! * w0 + source[p + 2 + t1]! * w1 + source[p + 2 + t2]! * w2 + source[p + 2 + t3]! * w3;
       }
     }
     for (; j < n; j++) {

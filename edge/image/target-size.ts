@@ -15,7 +15,10 @@ export function targetSize(width: number, height: number, imageSize: number, min
   if (!isPositiveInteger(width) || !isPositiveInteger(height)) {
     throw new ImageError("invalid_image", `image size must be positive integers, got ${width}x${height}`);
   }
-  for (const [name, value] of [["imageSize", imageSize], ["minSize", minSize]] as const) {
+  for (const [name, value] of [
+    ["imageSize", imageSize],
+    ["minSize", minSize],
+  ] as const) {
     if (!isPositiveInteger(value)) {
       throw new ImageError("invalid_option", `${name} must be a positive integer, got ${value}`);
     }

@@ -1,1 +1,1 @@
-export { EdgeModelCache, readModelAsset, type EdgeModel } from "./model-files.ts";
+export { type EdgeModel, EdgeModelCache, readModelAsset } from "./model-files.ts";

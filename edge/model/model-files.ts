@@ -1,6 +1,6 @@
-import { parseManifest, type Manifest } from "../../shared/manifest/index.ts";
-import { ChatTokenizer, TokenizerCache, tokenFacts } from "../prompt/index.ts";
+import { type Manifest, parseManifest } from "../../shared/manifest/index.ts";
 import { ApiError } from "../errors.ts";
+import { type ChatTokenizer, TokenizerCache, tokenFacts } from "../prompt/index.ts";
 
 /** What the edge needs of the model directory: its manifest and its tokenizer. */
 export type EdgeModel = { manifest: Manifest; tokenizer: ChatTokenizer };

@@ -2,7 +2,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { describe, expect, test } from "vitest";
 
 import { byteToUnicode } from "../../converter/fixture/tokenizer.ts";
-import { ChatTokenizer, IncrementalDetokenizer, PromptError, type DetokenizerOptions, type TextDelta } from "./index.ts";
+import { ChatTokenizer, type DetokenizerOptions, IncrementalDetokenizer, PromptError, type TextDelta } from "./index.ts";
 import { vlTokenizerJson } from "./test-tokenizer.ts";
 
 const BOS = 100000;
@@ -29,11 +29,14 @@ function run(ids: readonly number[], options?: DetokenizerOptions): { deltas: Te
 const LONE_SURROGATE = /\p{Cs}/u;
 
 describe("UTF-8 across tokens", () => {
-  test.each(["Hello, world!", "这是一只猫。它在沙发上。", "Emoji: 😀👍🏽 and 🇯🇵!", "Ünïcödé – ½ ∑ €", " leading and trailing spaces "])("round trip %j", (text) => {
-    const { deltas, text: out } = run(idsOf(text));
-    expect(out).toBe(text);
-    for (const delta of deltas) expect(LONE_SURROGATE.test(delta.text)).toBe(false);
-  });
+  test.each(["Hello, world!", "这是一只猫。它在沙发上。", "Emoji: 😀👍🏽 and 🇯🇵!", "Ünïcödé – ½ ∑ €", " leading and trailing spaces "])(
+    "round trip %j",
+    (text) => {
+      const { deltas, text: out } = run(idsOf(text));
+      expect(out).toBe(text);
+      for (const delta of deltas) expect(LONE_SURROGATE.test(delta.text)).toBe(false);
+    },
+  );
 
   test("an emoji split across two tokens comes out whole with the second", () => {
     // " 😀" is the tokens "Ġ" + F0 9F 98 and then 80 in DeepSeek's vocabulary.
@@ -146,11 +149,11 @@ describe("stop strings", () => {
     expect(detokenizer.push(idsOf("x")[0]!)).toEqual({ text: "", stopped: true });
   });
 
-  test.each([[[""], "stop[0] must be a non-empty string"], [["ok", "\uD83D"], "stop[1] is not well-formed Unicode (lone surrogate)"]])(
-    "refuses stop %j",
-    (stop, message) => {
-      expect(() => new IncrementalDetokenizer(tokenizer, { stop })).toThrow(PromptError);
-      expect(() => new IncrementalDetokenizer(tokenizer, { stop })).toThrow(message);
-    },
-  );
+  test.each([
+    [[""], "stop[0] must be a non-empty string"],
+    [["ok", "\uD83D"], "stop[1] is not well-formed Unicode (lone surrogate)"],
+  ])("refuses stop %j", (stop, message) => {
+    expect(() => new IncrementalDetokenizer(tokenizer, { stop })).toThrow(PromptError);
+    expect(() => new IncrementalDetokenizer(tokenizer, { stop })).toThrow(message);
+  });
 });

@@ -14,7 +14,13 @@ describe("fromOpenAiMessages", () => {
         ],
       },
       { role: "assistant", content: "A dog." },
-      { role: "user", content: [{ type: "text", text: "And this?" }, { type: "image_url", image_url: "data:image/png;base64,AAAA" }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "And this?" },
+          { type: "image_url", image_url: "data:image/png;base64,AAAA" },
+        ],
+      },
     ]);
     expect(messages).toEqual([
       { role: "system", parts: [{ type: "text", text: "Be brief." }] },
@@ -26,17 +32,33 @@ describe("fromOpenAiMessages", () => {
   });
 
   test("a null assistant content is an empty turn", () => {
-    const { messages } = fromOpenAiMessages([{ role: "user", content: "a" }, { role: "assistant", content: null }, { role: "user", content: "b" }]);
+    const { messages } = fromOpenAiMessages([
+      { role: "user", content: "a" },
+      { role: "assistant", content: null },
+      { role: "user", content: "b" },
+    ]);
     expect(renderPrompt(messages).endsWith("User: a\n\nAssistant:User: b\n\nAssistant:")).toBe(true);
   });
 
   test.each([
     ["invalid_message", "messages must be an array", { role: "user", content: "x" }],
     ["invalid_message", "messages[0]: expected an object", ["x"]],
-    ["unknown_role", 'messages[0]: unsupported role "tool" (expected system, developer, user or assistant)', [{ role: "tool", content: "x" }]],
+    [
+      "unknown_role",
+      'messages[0]: unsupported role "tool" (expected system, developer, user or assistant)',
+      [{ role: "tool", content: "x" }],
+    ],
     ["invalid_message", "messages[0].content: expected a string or an array of content parts", [{ role: "user", content: 3 }]],
-    ["invalid_message", 'messages[0].content[1]: unsupported content part (type "input_audio"); expected text or image_url', [{ role: "user", content: [{ type: "text", text: "a" }, { type: "input_audio" }] }]],
-    ["invalid_message", "messages[0].content[0].image_url: expected {url} with a non-empty URL", [{ role: "user", content: [{ type: "image_url", image_url: {} }] }]],
+    [
+      "invalid_message",
+      'messages[0].content[1]: unsupported content part (type "input_audio"); expected text or image_url',
+      [{ role: "user", content: [{ type: "text", text: "a" }, { type: "input_audio" }] }],
+    ],
+    [
+      "invalid_message",
+      "messages[0].content[0].image_url: expected {url} with a non-empty URL",
+      [{ role: "user", content: [{ type: "image_url", image_url: {} }] }],
+    ],
   ])("%s: %s", (code, message, input) => {
     let caught: unknown;
     try {

@@ -17,7 +17,8 @@ function partOf(value: unknown, where: string, imageUrls: string[]): ChatPart {
   if (isObject(value) && value.type === "image_url") {
     const image = value.image_url;
     const url = isObject(image) ? image.url : image;
-    if (typeof url !== "string" || url === "") throw new PromptError("invalid_message", `${where}.image_url: expected {url} with a non-empty URL`);
+    if (typeof url !== "string" || url === "")
+      throw new PromptError("invalid_message", `${where}.image_url: expected {url} with a non-empty URL`);
     imageUrls.push(url);
     return { type: "image" };
   }
@@ -33,11 +34,16 @@ export function fromOpenAiMessages(input: unknown): OpenAiConversation {
     const where = `messages[${index}]`;
     if (!isObject(message)) throw new PromptError("invalid_message", `${where}: expected an object`);
     const role = typeof message.role === "string" ? ROLES[message.role] : undefined;
-    if (!role) throw new PromptError("unknown_role", `${where}: unsupported role ${JSON.stringify(message.role)} (expected system, developer, user or assistant)`);
+    if (!role)
+      throw new PromptError(
+        "unknown_role",
+        `${where}: unsupported role ${JSON.stringify(message.role)} (expected system, developer, user or assistant)`,
+      );
     const { content } = message;
     if (content === null || content === undefined) return { role, parts: [] };
     if (typeof content === "string") return { role, parts: [{ type: "text", text: content }] };
-    if (!Array.isArray(content)) throw new PromptError("invalid_message", `${where}.content: expected a string or an array of content parts`);
+    if (!Array.isArray(content))
+      throw new PromptError("invalid_message", `${where}.content: expected a string or an array of content parts`);
     return { role, parts: content.map((part: unknown, p) => partOf(part, `${where}.content[${p}]`, imageUrls)) };
   });
   return { messages, imageUrls };

@@ -1,6 +1,15 @@
 import { describe, expect, test } from "vitest";
 
-import { BOS_TEXT, DEFAULT_SYSTEM_PROMPT, EOS_TEXT, IMAGE_PLACEHOLDER, PromptError, pythonStrip, renderPrompt, type ChatMessage } from "./index.ts";
+import {
+  BOS_TEXT,
+  type ChatMessage,
+  DEFAULT_SYSTEM_PROMPT,
+  EOS_TEXT,
+  IMAGE_PLACEHOLDER,
+  PromptError,
+  pythonStrip,
+  renderPrompt,
+} from "./index.ts";
 
 // Expected strings are copied from the reference (deepseek-vl.md §8.1), not built from the module's constants.
 const SYS =
@@ -51,8 +60,28 @@ describe("special strings", () => {
 
   test("full-width bars U+FF5C and U+2581, not ASCII | and _", () => {
     const codePoints = (s: string) => [...s].map((c) => c.codePointAt(0));
-    expect(codePoints(EOS_TEXT)).toEqual([0x3c, 0xff5c, ...codePoints("end"), 0x2581, ...codePoints("of"), 0x2581, ...codePoints("sentence"), 0xff5c, 0x3e]);
-    expect(codePoints(BOS_TEXT)).toEqual([0x3c, 0xff5c, ...codePoints("begin"), 0x2581, ...codePoints("of"), 0x2581, ...codePoints("sentence"), 0xff5c, 0x3e]);
+    expect(codePoints(EOS_TEXT)).toEqual([
+      0x3c,
+      0xff5c,
+      ...codePoints("end"),
+      0x2581,
+      ...codePoints("of"),
+      0x2581,
+      ...codePoints("sentence"),
+      0xff5c,
+      0x3e,
+    ]);
+    expect(codePoints(BOS_TEXT)).toEqual([
+      0x3c,
+      0xff5c,
+      ...codePoints("begin"),
+      0x2581,
+      ...codePoints("of"),
+      0x2581,
+      ...codePoints("sentence"),
+      0xff5c,
+      0x3e,
+    ]);
     expect(IMAGE_PLACEHOLDER).toBe("<image_placeholder>");
     const prompt = renderPrompt([user(text("a")), assistant("b"), user(text("c"))]);
     expect(prompt).toContain("b<\uFF5Cend\u2581of\u2581sentence\uFF5C>User: c");
@@ -69,7 +98,11 @@ describe("content and stripping", () => {
   });
 
   test("message content is stripped with Python's whitespace set", () => {
-    const prompt = renderPrompt([user(text(" \t\u3000\u00a0\x1c\u0085Hello\u2029\n ")), assistant("\u2003 yes \x1f"), user(text("\uFEFFok\u200b"))]);
+    const prompt = renderPrompt([
+      user(text(" \t\u3000\u00a0\x1c\u0085Hello\u2029\n ")),
+      assistant("\u2003 yes \x1f"),
+      user(text("\uFEFFok\u200b")),
+    ]);
     // U+FEFF and U+200B are not whitespace to Python: they stay.
     expect(prompt).toBe(`${SYS}\n\nUser: Hello\n\nAssistant: yes${EOS}User: \uFEFFok\u200b\n\nAssistant:`);
   });
@@ -86,11 +119,12 @@ describe("content and stripping", () => {
 describe("pythonStrip", () => {
   // Python 3.11: [c for c in range(0x110000) if chr(c).isspace()]
   const PYTHON_SPACE = [
-    0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
-    0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+    0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+    0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
   ];
 
-  const hex = (codePoints: number[]) => codePoints.map((codePoint) => [codePoint.toString(16).toUpperCase().padStart(4, "0"), codePoint] as const);
+  const hex = (codePoints: number[]) =>
+    codePoints.map((codePoint) => [codePoint.toString(16).toUpperCase().padStart(4, "0"), codePoint] as const);
 
   test.each(hex(PYTHON_SPACE))("strips U+%s from both ends", (_, codePoint) => {
     const space = String.fromCodePoint(codePoint);
@@ -146,7 +180,11 @@ describe("validation", () => {
   });
 
   test("messages name the offending message", () => {
-    expect(errorOf([user(text("a")), user(text("b"))]).message).toBe("messages[1]: two consecutive user messages; roles must alternate user/assistant");
-    expect(errorOf([user(text("a")), { role: "assistant", parts: [image] }, user(text("b"))]).message).toMatch(/^messages\[1\]\.parts\[0\]: images are allowed in user messages only/);
+    expect(errorOf([user(text("a")), user(text("b"))]).message).toBe(
+      "messages[1]: two consecutive user messages; roles must alternate user/assistant",
+    );
+    expect(errorOf([user(text("a")), { role: "assistant", parts: [image] }, user(text("b"))]).message).toMatch(
+      /^messages\[1\]\.parts\[0\]: images are allowed in user messages only/,
+    );
   });
 });

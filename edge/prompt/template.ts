@@ -42,12 +42,16 @@ function contentOf(message: ChatMessage, index: number): string {
   message.parts.forEach((part: ChatPart, p) => {
     if (part?.type === "image") {
       if (message.role !== "user") {
-        throw new PromptError("image_not_allowed", `messages[${index}].parts[${p}]: images are allowed in user messages only, not in a ${message.role} message`);
+        throw new PromptError(
+          "image_not_allowed",
+          `messages[${index}].parts[${p}]: images are allowed in user messages only, not in a ${message.role} message`,
+        );
       }
       content += IMAGE_PLACEHOLDER;
     } else if (part?.type === "text" && typeof part.text === "string") {
       const reserved = RESERVED_TEXTS.find((text) => part.text.includes(text));
-      if (reserved) throw new PromptError("reserved_text", `messages[${index}].parts[${p}]: the text contains the reserved token ${reserved}`);
+      if (reserved)
+        throw new PromptError("reserved_text", `messages[${index}].parts[${p}]: the text contains the reserved token ${reserved}`);
       content += part.text;
     } else {
       throw new PromptError("invalid_message", `messages[${index}].parts[${p}]: expected {type:"text",text} or {type:"image"}`);
@@ -58,7 +62,8 @@ function contentOf(message: ChatMessage, index: number): string {
 
 /** Renders a conversation into the exact prompt string of the `deepseek` template, ending in "Assistant:". */
 export function renderPrompt(messages: readonly ChatMessage[]): string {
-  if (!Array.isArray(messages as unknown) || messages.length === 0) throw new PromptError("empty_conversation", "the conversation has no messages");
+  if (!Array.isArray(messages as unknown) || messages.length === 0)
+    throw new PromptError("empty_conversation", "the conversation has no messages");
   const systemTexts: string[] = [];
   let hasSystem = false;
   let turns = "";
@@ -66,7 +71,10 @@ export function renderPrompt(messages: readonly ChatMessage[]): string {
   messages.forEach((message, index) => {
     const role = message?.role;
     if (role !== "system" && role !== "user" && role !== "assistant") {
-      throw new PromptError("unknown_role", `messages[${index}]: unknown role ${JSON.stringify(role)} (expected system, user or assistant)`);
+      throw new PromptError(
+        "unknown_role",
+        `messages[${index}]: unknown role ${JSON.stringify(role)} (expected system, user or assistant)`,
+      );
     }
     const content = contentOf(message, index);
     if (role === "system") {
@@ -74,8 +82,13 @@ export function renderPrompt(messages: readonly ChatMessage[]): string {
       if (content !== "") systemTexts.push(content);
       return;
     }
-    if (previous === undefined && role !== "user") throw new PromptError("first_not_user", `messages[${index}]: the first non-system message must come from the user`);
-    if (previous === role) throw new PromptError("consecutive_roles", `messages[${index}]: two consecutive ${role} messages; roles must alternate user/assistant`);
+    if (previous === undefined && role !== "user")
+      throw new PromptError("first_not_user", `messages[${index}]: the first non-system message must come from the user`);
+    if (previous === role)
+      throw new PromptError(
+        "consecutive_roles",
+        `messages[${index}]: two consecutive ${role} messages; roles must alternate user/assistant`,
+      );
     if (role === "user" && content === "") throw new PromptError("empty_message", `messages[${index}]: the user message is empty`);
     const separator = role === "user" ? USER_SEPARATOR : EOS_TEXT;
     // Python's `if message:` — an empty assistant turn renders as the bare role, without a separator.

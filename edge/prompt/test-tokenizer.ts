@@ -14,7 +14,15 @@ interface BpeJson {
   model: { vocab: Record<string, number>; merges: string[] };
 }
 
-const added = (id: number, content: string, special: boolean, normalized: boolean) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized, special });
+const added = (id: number, content: string, special: boolean, normalized: boolean) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized,
+  special,
+});
 
 let json: string | undefined;
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 
 import { tokenizerJson as converterFixtureTokenizerJson } from "../../converter/fixture/tokenizer.ts";
-import { ChatTokenizer, PromptError, renderPrompt, TokenizerCache, tokenize, type TokenFacts } from "./index.ts";
+import { ChatTokenizer, PromptError, renderPrompt, type TokenFacts, TokenizerCache, tokenize } from "./index.ts";
 import { v3Reference, vlTokenizerJson } from "./test-tokenizer.ts";
 
 // Reference §7/§8.2 values, written out rather than imported.
@@ -26,7 +26,9 @@ function codeOf(run: () => unknown): string {
 
 describe("tokenize with a DeepSeek-family tokenizer at DeepSeek-VL's ids", () => {
   test("single turn: one BOS, the placeholder expanded to 576 x 100015 in place", () => {
-    const prompt = renderPrompt([{ role: "user", parts: [{ type: "image" }, { type: "text", text: "Describe each stage of this image." }] }]);
+    const prompt = renderPrompt([
+      { role: "user", parts: [{ type: "image" }, { type: "text", text: "Describe each stage of this image." }] },
+    ]);
     const { ids, images } = tokenize(prompt, tokenizer, { images: 1 });
     // Added tokens split the text first; each piece is then tokenized on its own (as HF tokenizers do).
     const head = v3Reference(`${SYS}\n\nUser: `);
@@ -52,7 +54,9 @@ describe("tokenize with a DeepSeek-family tokenizer at DeepSeek-VL's ids", () =>
   });
 
   test("several images: runs in order of appearance; adjacent placeholders give adjacent runs", () => {
-    const prompt = renderPrompt([{ role: "user", parts: [{ type: "image" }, { type: "image" }, { type: "text", text: "Compare" }, { type: "image" }] }]);
+    const prompt = renderPrompt([
+      { role: "user", parts: [{ type: "image" }, { type: "image" }, { type: "text", text: "Compare" }, { type: "image" }] },
+    ]);
     const { ids, images } = tokenize(prompt, tokenizer, { images: 3 });
     const head = 1 + v3Reference(`${SYS}\n\nUser: `).length;
     const between = v3Reference("Compare").length;
@@ -67,22 +71,33 @@ describe("tokenize with a DeepSeek-family tokenizer at DeepSeek-VL's ids", () =>
 
   test("CJK and emoji text tokenizes as DeepSeek's pre-tokenizer does", () => {
     const prompt = renderPrompt([{ role: "user", parts: [{ type: "text", text: "这是什么？ 😀 123456" }] }]);
-    expect(tokenize(prompt, tokenizer, { images: 0 }).ids).toEqual([BOS, ...v3Reference(`${SYS}\n\nUser: 这是什么？ 😀 123456\n\nAssistant:`)]);
+    expect(tokenize(prompt, tokenizer, { images: 0 }).ids).toEqual([
+      BOS,
+      ...v3Reference(`${SYS}\n\nUser: 这是什么？ 😀 123456\n\nAssistant:`),
+    ]);
   });
 
   test("the placeholder count must equal the image count", () => {
     const prompt = renderPrompt([{ role: "user", parts: [{ type: "image" }, { type: "text", text: "Hi" }] }]);
     expect(codeOf(() => tokenize(prompt, tokenizer, { images: 2 }))).toBe("image_count_mismatch");
-    expect(() => tokenize(prompt, tokenizer, { images: 0 })).toThrow("the prompt has 1 image placeholders but the conversation has 0 images");
+    expect(() => tokenize(prompt, tokenizer, { images: 0 })).toThrow(
+      "the prompt has 1 image placeholders but the conversation has 0 images",
+    );
   });
 
   test("a BOS inside the prompt text is refused (BOS is added exactly once)", () => {
-    expect(codeOf(() => tokenize("<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>User: Hi\n\nAssistant:", tokenizer, { images: 0 }))).toBe("reserved_text");
+    expect(codeOf(() => tokenize("<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>User: Hi\n\nAssistant:", tokenizer, { images: 0 }))).toBe(
+      "reserved_text",
+    );
   });
 
   test("the converter's fixture tokenizer.json (specials at the VL ids) works too", () => {
     const fixture = new ChatTokenizer(converterFixtureTokenizerJson());
-    const { ids, images } = tokenize(renderPrompt([{ role: "user", parts: [{ type: "image" }, { type: "text", text: "Describe this image." }] }]), fixture, { images: 1 });
+    const { ids, images } = tokenize(
+      renderPrompt([{ role: "user", parts: [{ type: "image" }, { type: "text", text: "Describe this image." }] }]),
+      fixture,
+      { images: 1 },
+    );
     expect(ids[0]).toBe(BOS);
     expect(ids.slice(images[0]!.start, images[0]!.start + 576)).toEqual(imageRun);
     expect(ids.filter((id) => id === BOS || id === IMAGE)).toHaveLength(577);
@@ -98,7 +113,11 @@ describe("ChatTokenizer checks tokenizer.json against the manifest", () => {
   });
 
   test.each([
-    ["an id that is another token", { bos: 100000, eos: 100015, image: 100015, imageTokens: 576 }, /the EOS id 100015 of the manifest is the added token "<image_placeholder>", expected <｜end▁of▁sentence｜>/],
+    [
+      "an id that is another token",
+      { bos: 100000, eos: 100015, image: 100015, imageTokens: 576 },
+      /the EOS id 100015 of the manifest is the added token "<image_placeholder>", expected <｜end▁of▁sentence｜>/,
+    ],
     ["Llama's BOS id", { bos: 1, eos: 100001, image: 100015, imageTokens: 576 }, /the BOS id 1 of the manifest is not an added token/],
   ])("refuses %s", (_, facts: TokenFacts, message) => {
     expect(() => new ChatTokenizer(json, facts)).toThrow(message);

@@ -34,7 +34,10 @@ export function tokenize(prompt: string, tokenizer: ChatTokenizer, options: Toke
     for (let k = 0; k < imageTokens; k++) ids.push(image);
   }
   if (images.length !== options.images) {
-    throw new PromptError("image_count_mismatch", `the prompt has ${images.length} image placeholders but the conversation has ${options.images} images`);
+    throw new PromptError(
+      "image_count_mismatch",
+      `the prompt has ${images.length} image placeholders but the conversation has ${options.images} images`,
+    );
   }
   return { ids, images };
 }

@@ -62,10 +62,17 @@ export class ChatTokenizer {
     if (!byteOf) throw new PromptError("invalid_tokenizer", "tokenizer.json: the decoder must be ByteLevel (byte-level BPE)");
     this.#byteOf = byteOf;
     const added = this.#tokenizer.get_added_tokens_decoder();
-    for (const [name, id, text] of [["BOS", facts.bos, BOS_TEXT], ["EOS", facts.eos, EOS_TEXT], ["image", facts.image, IMAGE_PLACEHOLDER]] as const) {
+    for (const [name, id, text] of [
+      ["BOS", facts.bos, BOS_TEXT],
+      ["EOS", facts.eos, EOS_TEXT],
+      ["image", facts.image, IMAGE_PLACEHOLDER],
+    ] as const) {
       const token = added.get(id);
       if (token?.content !== text) {
-        throw new PromptError("invalid_tokenizer", `tokenizer.json: the ${name} id ${id} of the manifest is ${token ? `the added token ${JSON.stringify(token.content)}` : "not an added token"}, expected ${text}`);
+        throw new PromptError(
+          "invalid_tokenizer",
+          `tokenizer.json: the ${name} id ${id} of the manifest is ${token ? `the added token ${JSON.stringify(token.content)}` : "not an added token"}, expected ${text}`,
+        );
       }
     }
     const hidden = new Set([facts.bos, facts.eos, facts.image]);

@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { requireApiKey } from "../auth/index.ts";
@@ -97,7 +97,8 @@ async function readBody(c: Context<EdgeEnv>): Promise<{ body: unknown; attachmen
       throw new ApiError(400, "invalid_multipart", "The multipart body could not be parsed");
     }
     const json = form.get("request");
-    if (typeof json !== "string") throw new ApiError(400, "invalid_multipart", "A multipart request needs a `request` part holding the JSON body");
+    if (typeof json !== "string")
+      throw new ApiError(400, "invalid_multipart", "A multipart request needs a `request` part holding the JSON body");
     for (const [name, value] of form.entries()) {
       if (typeof value !== "string") attachments.set(name, new Uint8Array(await value.arrayBuffer()));
     }

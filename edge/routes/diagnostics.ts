@@ -70,7 +70,8 @@ export function diagnosticsRoutes() {
     })
     .post("/link-benchmark", async (c) => {
       const runs = integerParam(c.req.query("runs"), "runs", 7);
-      if (runs > MAX_BENCHMARK_RUNS) throw new ApiError(400, "invalid_parameter", `runs must be at most ${MAX_BENCHMARK_RUNS}`, { param: "runs" });
+      if (runs > MAX_BENCHMARK_RUNS)
+        throw new ApiError(400, "invalid_parameter", `runs must be at most ${MAX_BENCHMARK_RUNS}`, { param: "runs" });
       const { gpu, config } = c.var;
       const pixels = randomBytes(PIXELS_SHAPE.reduce((a, b) => a * b));
       const features = randomBytes(FEATURES_SHAPE.reduce((a, b) => a * b) * 2);

@@ -36,7 +36,10 @@ export type SiglipEncoder = {
   encodeBatch(images: readonly Uint8Array[]): Promise<Uint16Array[]>;
 };
 
-const { inputs: { pixels: INPUT }, outputs: { features: OUTPUT } } = GRAPH_IO.siglip_encoder;
+const {
+  inputs: { pixels: INPUT },
+  outputs: { features: OUTPUT },
+} = GRAPH_IO.siglip_encoder;
 
 const mebibytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -86,7 +89,7 @@ export function createSiglipEncoder(graph: ArrayBuffer | Uint8Array, manifest: M
     });
     if (images.length === 0) return [];
     const batch = new Uint8Array(images.length * imageBytes);
-    images.forEach((pixels, i) => batch.set(pixels, i * imageBytes));
+    for (const [i, pixels] of images.entries()) batch.set(pixels, i * imageBytes);
     const input = new ort.Tensor("uint8", batch, [images.length, 3, imageSize, imageSize]);
 
     const running = await sessionOnce();

@@ -1,1 +1,1 @@
-export { ModelDirectoryError, openModelDirectory, type ModelDirectory } from "./model-directory.ts";
+export { type ModelDirectory, ModelDirectoryError, openModelDirectory } from "./model-directory.ts";

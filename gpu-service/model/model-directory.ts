@@ -1,6 +1,6 @@
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { graphFileName, graphsOf, parseManifest, type Manifest } from "../../shared/manifest/index.ts";
+import { graphFileName, graphsOf, type Manifest, parseManifest } from "../../shared/manifest/index.ts";
 
 /** A model directory whose manifest is valid and whose graph files are all present. */
 export type ModelDirectory = {

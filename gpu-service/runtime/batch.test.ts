@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DecodeBatch, type CacheShape } from "./batch.ts";
+import { type CacheShape, DecodeBatch } from "./batch.ts";
 import type { KvCache } from "./model.ts";
 
 const SHAPE: CacheShape = { layers: 2, kvHeads: 2, headDim: 2, act: "float32" };

@@ -1,4 +1,4 @@
-import { allocate, type ActivationType } from "./activations.ts";
+import { type ActivationType, allocate } from "./activations.ts";
 import type { KvCache } from "./model.ts";
 
 export type CacheShape = { layers: number; kvHeads: number; headDim: number; act: ActivationType };
@@ -41,14 +41,16 @@ export class DecodeBatch<Row> {
   nextAttentionMask(): Int32Array {
     const width = this.#cache.length + 1;
     const mask = new Int32Array(this.size * width);
-    this.#rows.forEach((entry, b) => mask.fill(1, b * width + (width - 1 - entry.length), (b + 1) * width));
+    for (const [b, entry] of this.#rows.entries()) mask.fill(1, b * width + (width - 1 - entry.length), (b + 1) * width);
     return mask;
   }
 
   /** Takes the step's present cache (one column longer) as the batch cache. */
   advance(present: KvCache): void {
     if (present.batch !== this.size || present.length !== this.#cache.length + 1) {
-      throw new Error(`present cache [${present.batch}, ${present.length}] does not follow the batch [${this.size}, ${this.#cache.length}]`);
+      throw new Error(
+        `present cache [${present.batch}, ${present.length}] does not follow the batch [${this.size}, ${this.#cache.length}]`,
+      );
     }
     this.#cache = present;
     for (const entry of this.#rows) entry.length++;

@@ -3,7 +3,7 @@ import { tinyModel } from "../../test/support/models.ts";
 import { createLogger } from "../log.ts";
 import { openModelDirectory } from "../model/index.ts";
 import { SequenceRng } from "../sampling/index.ts";
-import { startRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
+import { type Runtime, type RuntimeOptions, startRuntime } from "./runtime.ts";
 
 let runtime: Runtime;
 
@@ -18,7 +18,12 @@ beforeAll(async () => {
     maxQueue: 4,
     retryAfterMs: 1000,
   };
-  runtime = await startRuntime(await openModelDirectory(dir), options, createLogger(() => {}), {});
+  runtime = await startRuntime(
+    await openModelDirectory(dir),
+    options,
+    createLogger(() => {}),
+    {},
+  );
 }, 180_000);
 
 /** Greedy tokens of one request through the engine. */

@@ -1,6 +1,6 @@
 import type { Logger } from "../log.ts";
-import { TokenSampler, type SamplingSettings, type SequenceRng } from "../sampling/index.ts";
-import { toFloat32, type Activations } from "./activations.ts";
+import { type SamplingSettings, type SequenceRng, TokenSampler } from "../sampling/index.ts";
+import { type Activations, toFloat32 } from "./activations.ts";
 import { DecodeBatch } from "./batch.ts";
 import { RuntimeError } from "./errors.ts";
 import type { VisionLanguageModel } from "./model.ts";
@@ -201,7 +201,9 @@ export class GenerationEngine {
 
       const embeds = await this.#model.embed(request.inputIds);
       const hidden = this.#model.manifest.llm.hiddenSize;
-      request.imageStarts.forEach((position, k) => embeds.set(images[k]! as never, position * hidden));
+      request.imageStarts.forEach((position, k) => {
+        embeds.set(images[k]! as never, position * hidden);
+      });
       const length = request.inputIds.length;
       const { logits, logitRows, present } = await this.#model.decode({
         embeds,
@@ -230,7 +232,10 @@ export class GenerationEngine {
     if (rows.length === 0) return;
     try {
       const lengths = this.#batch.lengths;
-      const embeds = await this.#model.embed(rows.map((sequence) => sequence.lastToken), rows.length);
+      const embeds = await this.#model.embed(
+        rows.map((sequence) => sequence.lastToken),
+        rows.length,
+      );
       const { logits, logitRows, present } = await this.#model.decode({
         embeds,
         batch: rows.length,
@@ -270,10 +275,14 @@ export class GenerationEngine {
     sequence.lastToken = tokenId;
     request.onToken(tokenId, logprob);
     this.#events.onTokens?.(1);
-    if (request.stopTokenIds.has(tokenId)) return this.#finish(sequence, "stop"), true;
+    if (request.stopTokenIds.has(tokenId)) {
+      this.#finish(sequence, "stop");
+      return true;
+    }
     const count = sequence.generated.length;
     if (count >= request.maxNewTokens || request.inputIds.length + count >= this.#options.contextLength) {
-      return this.#finish(sequence, "length"), true;
+      this.#finish(sequence, "length");
+      return true;
     }
     return false;
   }

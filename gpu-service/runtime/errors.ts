@@ -1,7 +1,5 @@
 /** Why the runtime refused or ended a request, with what a caller needs to act on it. */
-export type RuntimeErrorReason =
-  | { kind: "queue_full"; retryAfterMs: number }
-  | { kind: "image_not_cached"; imageKey: string };
+export type RuntimeErrorReason = { kind: "queue_full"; retryAfterMs: number } | { kind: "image_not_cached"; imageKey: string };
 
 /** The runtime's own failures; the service maps them to its transport's errors (see services/runtime-errors.ts). */
 export class RuntimeError extends Error {

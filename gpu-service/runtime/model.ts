@@ -1,9 +1,9 @@
 import * as ort from "onnxruntime-node";
-import { GRAPH_IO, pastName, presentName, type GraphName, type Manifest, type ModelDtype } from "../../shared/manifest/index.ts";
+import { GRAPH_IO, type GraphName, type Manifest, type ModelDtype, pastName, presentName } from "../../shared/manifest/index.ts";
 import type { Logger } from "../log.ts";
 import type { ModelDirectory } from "../model/index.ts";
-import { activationType, activationsOf, allocate, int64Tensor, tensor, type ActivationType, type Activations } from "./activations.ts";
-import { loadSessions, type ExecutionProvider, type GraphSessions, type SessionOptions } from "./sessions.ts";
+import { type Activations, type ActivationType, activationsOf, activationType, allocate, int64Tensor, tensor } from "./activations.ts";
+import { type ExecutionProvider, type GraphSessions, loadSessions, type SessionOptions } from "./sessions.ts";
 
 /** Keys and values of every decoder layer, each [B, kvHeads, length, headDim]. */
 export type KvCache = { batch: number; length: number; keys: Activations[]; values: Activations[] };
@@ -35,7 +35,12 @@ export class VisionLanguageModel {
   readonly providers: Partial<Record<GraphName, ExecutionProvider>>;
   readonly #sessions: GraphSessions;
 
-  private constructor(manifest: Manifest, dtype: ModelDtype, sessions: GraphSessions, providers: Partial<Record<GraphName, ExecutionProvider>>) {
+  private constructor(
+    manifest: Manifest,
+    dtype: ModelDtype,
+    sessions: GraphSessions,
+    providers: Partial<Record<GraphName, ExecutionProvider>>,
+  ) {
     this.manifest = manifest;
     this.dtype = dtype;
     this.act = activationType(dtype);
@@ -124,13 +129,18 @@ export class VisionLanguageModel {
   /** An empty cache (length 0) for a prefill. */
   emptyCache(batch = 1): KvCache {
     const layers = this.manifest.llm.numLayers;
-    return { batch, length: 0, keys: Array.from({ length: layers }, () => allocate(this.act, 0)), values: Array.from({ length: layers }, () => allocate(this.act, 0)) };
+    return {
+      batch,
+      length: 0,
+      keys: Array.from({ length: layers }, () => allocate(this.act, 0)),
+      values: Array.from({ length: layers }, () => allocate(this.act, 0)),
+    };
   }
 
   async #encode(graph: "siglip_encoder" | "sam_encoder", pixels: Uint8Array[]): Promise<Activations[]> {
     const size = this.manifest.vision.imageSize;
     const batch = new Uint8Array(pixels.length * 3 * size * size);
-    pixels.forEach((image, i) => batch.set(image, i * 3 * size * size));
+    for (const [i, image] of pixels.entries()) batch.set(image, i * 3 * size * size);
     const { inputs, outputs } = GRAPH_IO[graph];
     const feeds = { [inputs.pixels]: new ort.Tensor("uint8", batch, [pixels.length, 3, size, size]) };
     const features = (await this.#run(graph, feeds))[outputs.features]!;
@@ -146,7 +156,7 @@ export class VisionLanguageModel {
   #concat(parts: Activations[]): Activations {
     const size = parts[0]?.length ?? 0;
     const joined = allocate(this.act, parts.length * size);
-    parts.forEach((part, i) => joined.set(part as never, i * size));
+    for (const [i, part] of parts.entries()) joined.set(part as never, i * size);
     return joined;
   }
 

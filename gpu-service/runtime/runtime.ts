@@ -2,7 +2,7 @@ import type { ModelDtype } from "../../shared/manifest/index.ts";
 import type { Logger } from "../log.ts";
 import type { ModelDirectory } from "../model/index.ts";
 import { SequenceRng } from "../sampling/index.ts";
-import { GenerationEngine, type EngineEvents, type EngineOptions } from "./engine.ts";
+import { type EngineEvents, type EngineOptions, GenerationEngine } from "./engine.ts";
 import { VisionLanguageModel } from "./model.ts";
 import type { ExecutionProvider } from "./sessions.ts";
 import { VisionEncoder } from "./vision.ts";

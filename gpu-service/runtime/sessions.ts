@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { graphFileName, graphsOf, type GraphName, type Manifest, type ModelDtype } from "../../shared/manifest/index.ts";
+import { type GraphName, graphFileName, graphsOf, type Manifest, type ModelDtype } from "../../shared/manifest/index.ts";
 import type { Logger } from "../log.ts";
 
 export const EXECUTION_PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
@@ -22,7 +22,13 @@ export type SessionOptions = {
 };
 
 /** Loads every graph of the model set for `dtype`, choosing each one's provider as configured. */
-export async function loadSessions(dir: string, manifest: Manifest, dtype: ModelDtype, options: SessionOptions, log: Logger): Promise<LoadedSessions> {
+export async function loadSessions(
+  dir: string,
+  manifest: Manifest,
+  dtype: ModelDtype,
+  options: SessionOptions,
+  log: Logger,
+): Promise<LoadedSessions> {
   const available = new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend.bundled]));
   const sessions: GraphSessions = {};
   const providers: LoadedSessions["providers"] = {};

@@ -46,7 +46,9 @@ export class VisionEncoder {
       const needSiglip = missing.filter(({ image }) => !image.siglipFeatures);
       const computed = needSiglip.length > 0 ? await this.siglip(needSiglip.map(({ image }) => image.pixels!)) : [];
       const low = missing.map(({ image }) =>
-        image.siglipFeatures ? fromFloat16Bits(image.siglipFeatures, this.#model.act) : computed[needSiglip.findIndex((n) => n.image === image)]!,
+        image.siglipFeatures
+          ? fromFloat16Bits(image.siglipFeatures, this.#model.act)
+          : computed[needSiglip.findIndex((n) => n.image === image)]!,
       );
       let high: Activations[] | undefined;
       if (hybrid) {

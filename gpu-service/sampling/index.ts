@@ -1,3 +1,3 @@
 export { SequenceRng } from "./rng.ts";
-export { TokenSampler, type SamplingSettings } from "./sampler.ts";
-export { validateSamplingParams, type SamplingParamsToValidate } from "./validate.ts";
+export { type SamplingSettings, TokenSampler } from "./sampler.ts";
+export { type SamplingParamsToValidate, validateSamplingParams } from "./validate.ts";

@@ -10,9 +10,7 @@ const SPLITMIX64_SEED_1234567 = [
   16408922859458223821n,
 ];
 /** xoshiro128** from state {1, 2, 3, 4}: the outputs of Vigna's reference C code (v1.1), as rand_xoshiro tests them. */
-const XOSHIRO128SS_STATE_1234 = [
-  11520, 0, 5927040, 70819200, 2031721883, 1637235492, 1287239034, 3734860849, 3729100597, 4258142804,
-];
+const XOSHIRO128SS_STATE_1234 = [11520, 0, 5927040, 70819200, 2031721883, 1637235492, 1287239034, 3734860849, 3729100597, 4258142804];
 
 const low = (word: bigint) => Number(word & 0xffffffffn);
 const high = (word: bigint) => Number(word >> 32n);

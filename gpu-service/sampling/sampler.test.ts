@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SequenceRng, TokenSampler, type SamplingSettings } from "./index.ts";
+import { type SamplingSettings, SequenceRng, TokenSampler } from "./index.ts";
 
 // Expectations come from hand computation or from `reference` below: a literal float64 transcription of
 // transformers' processors (full sorts, Math.exp, float32 rounding where torch's float32 tensors round).
@@ -7,7 +7,8 @@ import { SequenceRng, TokenSampler, type SamplingSettings } from "./index.ts";
 const GREEDY: SamplingSettings = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
 const PLAIN: SamplingSettings = { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 };
 
-const maxOf = (values: ArrayLike<number>) => Array.prototype.reduce.call(values, (a, b) => Math.max(a as number, b as number), -Infinity) as number;
+const maxOf = (values: ArrayLike<number>) =>
+  Array.prototype.reduce.call(values, (a, b) => Math.max(a as number, b as number), -Infinity) as number;
 
 function softmax(values: number[]): number[] {
   const max = maxOf(values);
@@ -70,7 +71,10 @@ function expectDistribution(actual: Map<number, number>, expected: Map<number, n
 /** Deterministic test logits: N(0, spread²) from a seeded stream (Box-Muller). */
 function gaussianLogits(size: number, seed: bigint, spread: number): Float32Array {
   const rng = new SequenceRng(seed);
-  return Float32Array.from({ length: size }, () => spread * Math.sqrt(-2 * Math.log(1 - rng.nextUniform())) * Math.cos(2 * Math.PI * rng.nextUniform()));
+  return Float32Array.from(
+    { length: size },
+    () => spread * Math.sqrt(-2 * Math.log(1 - rng.nextUniform())) * Math.cos(2 * Math.PI * rng.nextUniform()),
+  );
 }
 
 describe("greedy", () => {
@@ -109,14 +113,20 @@ describe("repetition penalty", () => {
     const sampler = new TokenSampler(4);
     // Penalty 2 on ids 0 and 1: [2/2, -2×2, 1, 0.5] = [1, -4, 1, 0.5]. Applied three times, id 0 would be 0.25.
     const settings = { ...PLAIN, repetitionPenalty: 2 };
-    expectDistribution(sampler.distribution(logits, [0, 1, 0, 0], settings), softmax([1, -4, 1, 0.5]).map((p, id) => [id, p]));
+    expectDistribution(
+      sampler.distribution(logits, [0, 1, 0, 0], settings),
+      softmax([1, -4, 1, 0.5]).map((p, id) => [id, p]),
+    );
     expect(sampler.sample(logits, [0, 1, 0, 0], { ...GREEDY, repetitionPenalty: 2 }, new SequenceRng(1n)).tokenId).toBe(0);
   });
 
   it("sees only the ids it is given and leaves the logits untouched", () => {
     const sampler = new TokenSampler(4);
     const settings = { ...PLAIN, repetitionPenalty: 2 };
-    expectDistribution(sampler.distribution(logits, [], settings), softmax([2, -2, 1, 0.5]).map((p, id) => [id, p]));
+    expectDistribution(
+      sampler.distribution(logits, [], settings),
+      softmax([2, -2, 1, 0.5]).map((p, id) => [id, p]),
+    );
     sampler.sample(logits, [0, 1], settings, new SequenceRng(1n));
     expect(Array.from(logits)).toEqual([2, -2, 1, 0.5]);
   });
@@ -126,8 +136,14 @@ describe("temperature", () => {
   it("divides the logits before the softmax", () => {
     const sampler = new TokenSampler(3);
     const logits = Float32Array.from([1, 2, 3]);
-    expectDistribution(sampler.distribution(logits, [], { ...PLAIN, temperature: 0.5 }), softmax([2, 4, 6]).map((p, id) => [id, p]));
-    expectDistribution(sampler.distribution(logits, [], { ...PLAIN, temperature: 2 }), softmax([0.5, 1, 1.5]).map((p, id) => [id, p]));
+    expectDistribution(
+      sampler.distribution(logits, [], { ...PLAIN, temperature: 0.5 }),
+      softmax([2, 4, 6]).map((p, id) => [id, p]),
+    );
+    expectDistribution(
+      sampler.distribution(logits, [], { ...PLAIN, temperature: 2 }),
+      softmax([0.5, 1, 1.5]).map((p, id) => [id, p]),
+    );
   });
 });
 
@@ -156,7 +172,12 @@ describe("top-k", () => {
   it("renormalizes over the kept tokens", () => {
     const distribution = new TokenSampler(7).distribution(logits, [], { ...PLAIN, topK: 3 });
     const [high, , low] = softmax([5, 5, 3, 3]);
-    expectDistribution(distribution, [[1, high!], [3, high!], [2, low!], [5, low!]]);
+    expectDistribution(distribution, [
+      [1, high!],
+      [3, high!],
+      [2, low!],
+      [5, low!],
+    ]);
   });
 
   it("keeps neighbours that the temperature rounds onto the boundary value", () => {
@@ -193,7 +214,14 @@ describe("top-p", () => {
     expect(keptWith(logits, 0.5)).toEqual([0]); // 0.5 <= 0.5: removed
     expect(keptWith(logits, 0.01)).toEqual([0]);
     // 0.5 / 0.8 and 0.3 / 0.8, up to the float32 rounding of the logits ln(p).
-    expectDistribution(new TokenSampler(3).distribution(logits, [], { ...PLAIN, topP: 0.8 }), [[0, 0.625], [1, 0.375]], 7);
+    expectDistribution(
+      new TokenSampler(3).distribution(logits, [], { ...PLAIN, topP: 0.8 }),
+      [
+        [0, 0.625],
+        [1, 0.375],
+      ],
+      7,
+    );
   });
 
   it("decides exact boundaries on equal probabilities, keeping lower ids first", () => {
@@ -253,7 +281,7 @@ describe("sampling", () => {
     }
     expect([...counts.keys()].sort()).toEqual([...expected.keys()].sort());
     let chiSquare = 0;
-    for (const [id, probability] of expected) chiSquare += ((counts.get(id)! - draws * probability) ** 2) / (draws * probability);
+    for (const [id, probability] of expected) chiSquare += (counts.get(id)! - draws * probability) ** 2 / (draws * probability);
     // By hand: penalized [2, 1.25, 1, 0.2, -1.2, -3], / 0.8, top-4 probabilities ≈ [0.561, 0.220, 0.161, 0.059];
     // the last one's cumulative 0.059 <= 1 - 0.9 removes it, leaving 3 tokens (2 degrees of freedom).
     expect([...expected.keys()]).toEqual([0, 1, 2]);

@@ -51,8 +51,7 @@ export class TokenSampler {
   readonly #massByBucket = new Float64Array(BUCKETS);
   #cachedTopP = Number.NaN;
   #cachedThreshold = 0;
-  readonly #byProcessedLogitDescending = (a: number, b: number): number =>
-    this.#processed[b]! - this.#processed[a]! || a - b;
+  readonly #byProcessedLogitDescending = (a: number, b: number): number => this.#processed[b]! - this.#processed[a]! || a - b;
 
   constructor(vocabSize: number) {
     if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new RangeError(`vocabSize must be a positive integer, got ${vocabSize}`);

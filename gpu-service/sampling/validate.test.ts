@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { validateSamplingParams, type SamplingParamsToValidate } from "./index.ts";
+import { type SamplingParamsToValidate, validateSamplingParams } from "./index.ts";
 
 const VOCAB = 102400;
 /** The reference CLI's settings (reference §9) plus the hidden top_k 50. */

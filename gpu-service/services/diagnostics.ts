@@ -1,12 +1,8 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import {
-  DiagnosticsService,
-  EchoResponseSchema,
-  TicksResponseSchema,
-} from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
-import { TensorError, decodeTensor } from "../../shared/tensor/index.ts";
+import { type DiagnosticsService, EchoResponseSchema, TicksResponseSchema } from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
+import { decodeTensor, TensorError } from "../../shared/tensor/index.ts";
 import { callSignal, sleep } from "../calls.ts";
 import type { GpuServiceConfig } from "../config.ts";
 

@@ -4,12 +4,12 @@ import {
   DataType,
   EncodeImagesResponseSchema,
   FinishReason,
-  GenerateResponseSchema,
-  HealthResponseSchema,
-  InferenceService,
-  ModelInfoResponseSchema,
   type GenerateRequest,
   type GenerateResponse,
+  GenerateResponseSchema,
+  HealthResponseSchema,
+  type InferenceService,
+  ModelInfoResponseSchema,
 } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { encodeTensor } from "../../shared/tensor/index.ts";
 import { VERSION } from "../../shared/version.ts";
@@ -17,7 +17,7 @@ import { callSignal } from "../calls.ts";
 import type { GpuServiceConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { toFloat16Bits, type Runtime } from "../runtime/index.ts";
+import { type Runtime, toFloat16Bits } from "../runtime/index.ts";
 import { SequenceRng, validateSamplingParams } from "../sampling/index.ts";
 import type { ServingState } from "../serving-state.ts";
 import { StreamQueue } from "../stream-queue.ts";
@@ -26,7 +26,12 @@ import { toConnectError } from "./runtime-errors.ts";
 
 const FINISH_REASONS = { stop: FinishReason.STOP, length: FinishReason.LENGTH, cancelled: FinishReason.CANCELLED } as const;
 
-export function inferenceService(state: ServingState, config: GpuServiceConfig, metrics: Metrics, log: Logger): ServiceImpl<typeof InferenceService> {
+export function inferenceService(
+  state: ServingState,
+  config: GpuServiceConfig,
+  metrics: Metrics,
+  log: Logger,
+): ServiceImpl<typeof InferenceService> {
   const ready = (): Runtime => {
     if (!state.runtime || state.draining) throw new ConnectError(state.message, Code.Unavailable);
     return state.runtime;

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { GenerateRequest, ImageInput as ImageMessage } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../../shared/manifest/index.ts";
-import { TensorError, decodeTensor } from "../../shared/tensor/index.ts";
+import { decodeTensor, TensorError } from "../../shared/tensor/index.ts";
 import type { ImageInput } from "../runtime/index.ts";
 
 const invalid = (message: string) => new ConnectError(message, Code.InvalidArgument);

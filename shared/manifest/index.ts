@@ -1,13 +1,13 @@
+export { GRAPH_IO, KV_SIDES, type KvSide, pastName, presentName } from "./graph-io.ts";
 export {
   GRAPH_NAMES,
-  MODEL_DTYPES,
-  ManifestError,
-  ManifestSchema,
+  type GraphName,
   graphFileName,
   graphsOf,
-  parseManifest,
-  type GraphName,
   type Manifest,
+  ManifestError,
+  ManifestSchema,
+  MODEL_DTYPES,
   type ModelDtype,
+  parseManifest,
 } from "./schema.ts";
-export { GRAPH_IO, KV_SIDES, pastName, presentName, type KvSide } from "./graph-io.ts";

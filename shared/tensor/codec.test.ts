@@ -39,7 +39,9 @@ const WIRE_CASES: { name: string; dtype: TensorDataType; bytes: number[]; values
   {
     name: "INT64",
     dtype: DataType.INT64,
-    bytes: [0x15, 0x87, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x80, 1, 0, 0, 0, 0, 0, 0x20, 0],
+    bytes: [
+      0x15, 0x87, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x80, 1, 0, 0, 0, 0, 0, 0x20, 0,
+    ],
     values: BigInt64Array.of(100_117n, -1n, -(2n ** 63n), 2n ** 53n + 1n),
   },
   { name: "FLOAT16", dtype: DataType.FLOAT16, bytes: [0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b], values: Uint16Array.of(0x3c00, 0xc000, 0x7bff) },
@@ -159,7 +161,11 @@ describe("malformed tensors", () => {
   });
 
   it("rejects a zero dim", () => {
-    expectTensorError(() => decodeTensor(wireTensor(DataType.UINT8, [3, 0], [])), "invalid_dim", "shape [3,0] has dim 0 at axis 1; dims must be integers >= 1");
+    expectTensorError(
+      () => decodeTensor(wireTensor(DataType.UINT8, [3, 0], [])),
+      "invalid_dim",
+      "shape [3,0] has dim 0 at axis 1; dims must be integers >= 1",
+    );
   });
 
   it.each([-1, 1.5, NaN, Infinity, 0])("rejects the dim %s when encoding", (dim) => {
@@ -179,7 +185,11 @@ describe("malformed tensors", () => {
   it("rejects more dims than maxDims", () => {
     const data = [1];
     expect(decodeTensor(wireTensor(DataType.UINT8, new Array(8).fill(1), data)).shape).toHaveLength(8);
-    expectTensorError(() => decodeTensor(wireTensor(DataType.UINT8, new Array(9).fill(1), data)), "rank_limit", "shape [1,1,1,1,1,1,1,1,1] has 9 dims, the limit is 8");
+    expectTensorError(
+      () => decodeTensor(wireTensor(DataType.UINT8, new Array(9).fill(1), data)),
+      "rank_limit",
+      "shape [1,1,1,1,1,1,1,1,1] has 9 dims, the limit is 8",
+    );
   });
 
   it("rejects element products beyond 2^53-1 instead of overflowing", () => {
@@ -210,8 +220,16 @@ describe("malformed tensors", () => {
     );
     const sixteenFloats = new Array(64).fill(0);
     expect(decodeTensor(wireTensor(DataType.FLOAT32, [4, 4], sixteenFloats), { maxBytes: 64, maxElements: 16 }).values).toHaveLength(16);
-    expectTensorError(() => decodeTensor(wireTensor(DataType.FLOAT32, [4, 5], []), { maxBytes: 64 }), "total_limit", "shape [4,5] of FLOAT32 needs 80 bytes, the limit is 64");
-    expectTensorError(() => decodeTensor(wireTensor(DataType.UINT8, [4, 5], []), { maxElements: 16 }), "total_limit", "shape [4,5] has 20 elements, the limit is 16");
+    expectTensorError(
+      () => decodeTensor(wireTensor(DataType.FLOAT32, [4, 5], []), { maxBytes: 64 }),
+      "total_limit",
+      "shape [4,5] of FLOAT32 needs 80 bytes, the limit is 64",
+    );
+    expectTensorError(
+      () => decodeTensor(wireTensor(DataType.UINT8, [4, 5], []), { maxElements: 16 }),
+      "total_limit",
+      "shape [4,5] has 20 elements, the limit is 16",
+    );
   });
 
   it.each([
@@ -232,7 +250,11 @@ describe("malformed tensors", () => {
   });
 
   it("rejects encoding a value count that does not match the shape", () => {
-    expectTensorError(() => encodeTensor(DataType.INT32, [2, 3], new Int32Array(5)), "byte_length", "values have 5 elements but shape [2,3] needs 6");
+    expectTensorError(
+      () => encodeTensor(DataType.INT32, [2, 3], new Int32Array(5)),
+      "byte_length",
+      "values have 5 elements but shape [2,3] needs 6",
+    );
   });
 
   it("reports through an Error subclass", () => {

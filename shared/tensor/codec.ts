@@ -1,17 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import { type Tensor, TensorSchema } from "../gen/deepseek_vl/v1/inference_pb.js";
 import {
-  DEFAULT_TENSOR_LIMITS,
-  type ShapePattern,
-  type TensorDataType,
-  type TensorLimits,
-  type TensorValues,
-  TensorError,
   checkShapePattern,
+  DEFAULT_TENSOR_LIMITS,
   dtypeInfo,
   dtypeName,
   formatShape,
+  type ShapePattern,
   shapeByteLength,
+  type TensorDataType,
+  TensorError,
+  type TensorLimits,
+  type TensorValues,
 } from "./validate.ts";
 
 /** A validated tensor: `values` is a typed-array view of its elements. */
@@ -69,10 +69,7 @@ export function encodeTensor<D extends TensorDataType>(
  * bytes when they are aligned for the element type on a little-endian host; otherwise (protobuf decoders
  * hand out subarrays at any offset) the bytes are copied once.
  */
-export function decodeTensor<D extends TensorDataType = TensorDataType>(
-  tensor: Tensor,
-  options: DecodeOptions<D> = {},
-): DecodedTensor<D> {
+export function decodeTensor<D extends TensorDataType = TensorDataType>(tensor: Tensor, options: DecodeOptions<D> = {}): DecodedTensor<D> {
   const { dtype: expectedDtype, shape: expectedShape, ...limits } = options;
   const info = dtypeInfo(tensor.dtype);
   if (expectedDtype !== undefined && tensor.dtype !== expectedDtype) {

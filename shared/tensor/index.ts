@@ -1,4 +1,4 @@
-export { type DecodeOptions, type DecodedTensor, decodeTensor, encodeTensor } from "./codec.ts";
+export { type DecodedTensor, type DecodeOptions, decodeTensor, encodeTensor } from "./codec.ts";
 export {
   bfloat16BitsToFloat32,
   bfloat16ToFloat32,

@@ -95,7 +95,9 @@ export function formatShape(shape: readonly number[]): string {
 export function dtypeInfo(dtype: number): DtypeInfo {
   const info = findDtype(dtype);
   if (info === undefined) {
-    const known = Object.values(DTYPES).map((d) => d.name).join(", ");
+    const known = Object.values(DTYPES)
+      .map((d) => d.name)
+      .join(", ");
     throw new TensorError("unknown_dtype", `tensor dtype ${dtypeName(dtype)} is not one of ${known}`);
   }
   return info;
@@ -133,7 +135,10 @@ export function shapeByteLength(info: DtypeInfo, shape: readonly number[], limit
     throw new TensorError("overflow", `shape ${formatShape(shape)} of ${info.name} needs more than 2^53-1 bytes`);
   }
   if (bytes > limits.maxBytes) {
-    throw new TensorError("total_limit", `shape ${formatShape(shape)} of ${info.name} needs ${bytes} bytes, the limit is ${limits.maxBytes}`);
+    throw new TensorError(
+      "total_limit",
+      `shape ${formatShape(shape)} of ${info.name} needs ${bytes} bytes, the limit is ${limits.maxBytes}`,
+    );
   }
   return bytes;
 }

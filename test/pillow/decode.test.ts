@@ -4,17 +4,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, test } from "vitest";
-import { generateWithPillow } from "./pillow.ts";
-
-import {
-  type CodecWasm,
-  decodeImage,
-  ImageError,
-  type ImageErrorCode,
-  readImageHeader,
-} from "../../edge/image/index.ts";
 import { decodeJpegInTypeScript } from "../../edge/image/decode/jpeg-color.ts";
+
+import { type CodecWasm, decodeImage, ImageError, type ImageErrorCode, readImageHeader } from "../../edge/image/index.ts";
 import { nodeCodecWasm } from "../../processes/index.ts";
+import { generateWithPillow } from "./pillow.ts";
 
 // Byte-for-byte parity of edge/image/decode with Debian's Pillow: decode_images.py writes a varied
 // set of JPEG, PNG and WebP files and Pillow's `ImageOps.exif_transpose(Image.open(f)).convert("RGB")`
@@ -41,7 +35,6 @@ interface Case {
 
 const dir = mkdtempSync(join(tmpdir(), "pillow-decode-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 
 const cases = generateWithPillow<Case>(SCRIPT, dir);
 const wasm = nodeCodecWasm();
@@ -160,20 +153,54 @@ describe("the pixel cap is checked from the header, before any decoding", () => 
 
   /** PNG signature, an IHDR for 100000 x 100000 RGB (its CRC from Python's zlib.crc32), then junk. */
   const hugePng = Uint8Array.from([
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
-    ...u32(13), ...ascii("IHDR"), ...u32(100000), ...u32(100000), 8, 2, 0, 0, 0, ...u32(0x27309c9f),
-    ...u32(4), ...ascii("IDAT"), 1, 2, 3, 4, 0, 0, 0, 0,
+    0x89,
+    0x50,
+    0x4e,
+    0x47,
+    0x0d,
+    0x0a,
+    0x1a,
+    0x0a,
+    ...u32(13),
+    ...ascii("IHDR"),
+    ...u32(100000),
+    ...u32(100000),
+    8,
+    2,
+    0,
+    0,
+    0,
+    ...u32(0x27309c9f),
+    ...u32(4),
+    ...ascii("IDAT"),
+    1,
+    2,
+    3,
+    4,
+    0,
+    0,
+    0,
+    0,
   ]);
   /** SOI and a baseline frame header for 65535 x 65535, three components, then junk. */
   const hugeJpeg = Uint8Array.from([
-    0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, 0xff, 0xff, 0xff, 0xff, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
-    0xff, 0xda, 0, 2, 1, 2, 3,
+    0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, 0xff, 0xff, 0xff, 0xff, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xda, 0, 2, 1, 2, 3,
   ]);
   /** RIFF/WEBP with a VP8X chunk declaring a 100000 x 100000 canvas (24-bit sizes minus one), then junk. */
   const hugeWebp = Uint8Array.from([
-    ...ascii("RIFF"), ...le32(30), ...ascii("WEBP"),
-    ...ascii("VP8X"), ...le32(10), 0, 0, 0, 0, ...le32(99999).slice(0, 3), ...le32(99999).slice(0, 3),
-    ...ascii("VP8 "), ...le32(0),
+    ...ascii("RIFF"),
+    ...le32(30),
+    ...ascii("WEBP"),
+    ...ascii("VP8X"),
+    ...le32(10),
+    0,
+    0,
+    0,
+    0,
+    ...le32(99999).slice(0, 3),
+    ...le32(99999).slice(0, 3),
+    ...ascii("VP8 "),
+    ...le32(0),
   ]);
 
   test.each([
@@ -185,9 +212,7 @@ describe("the pixel cap is checked from the header, before any decoding", () => 
     const error = await decodeImage(bytes, { wasm: untouchable, maxPixels: 50_000_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageError);
     expect((error as ImageError).code).toBe("too_many_pixels");
-    expect((error as ImageError).message).toBe(
-      `image is ${width}x${height} = ${width * height} pixels, over the limit of 50000000`,
-    );
+    expect((error as ImageError).message).toBe(`image is ${width}x${height} = ${width * height} pixels, over the limit of 50000000`);
   });
 
   test("maxPixels must be a positive integer", async () => {

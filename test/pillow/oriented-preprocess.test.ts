@@ -4,10 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, test } from "vitest";
-import { difference, generateWithPillow } from "./pillow.ts";
-
 import { decodeImage, preprocess, resizeBicubic } from "../../edge/image/index.ts";
 import { nodeCodecWasm } from "../../processes/index.ts";
+import { difference, generateWithPillow } from "./pillow.ts";
 
 // Byte-for-byte parity with Pillow of decoded images that carry an EXIF orientation: preprocess and
 // resizeBicubic read the stored pixels through the turn (never turned as a whole), which must give
@@ -32,7 +31,6 @@ interface Case {
 
 const dir = mkdtempSync(join(tmpdir(), "pillow-oriented-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 
 const cases = generateWithPillow<Case>(SCRIPT, dir);
 const wasm = nodeCodecWasm();

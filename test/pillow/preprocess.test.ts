@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, test } from "vitest";
 
-import { preprocess, resizeBicubic, type RgbImage } from "../../edge/image/index.ts";
-import { difference, runPillow, type PillowRequest, type PillowResult } from "./pillow.ts";
-import { syntheticImage, type Pattern } from "./synthetic-images.ts";
+import { preprocess, type RgbImage, resizeBicubic } from "../../edge/image/index.ts";
+import { difference, type PillowRequest, type PillowResult, runPillow } from "./pillow.ts";
+import { type Pattern, syntheticImage } from "./synthetic-images.ts";
 
 // Byte-for-byte parity of edge/image with Debian's Pillow running the DeepSeek-VL pipeline.
 
@@ -68,15 +68,15 @@ beforeAll(() => {
     if (!images.has(label(c))) images.set(label(c), syntheticImage(c.pattern, c.width, c.height, seed + 1));
   });
   const requests: PillowRequest[] = [
-    ...MODELS.flatMap((m) =>
-      PIPELINE_IMAGES.map((c): PillowRequest => ({ op: "pipeline", image: images.get(label(c))!, ...m })),
+    ...MODELS.flatMap((m) => PIPELINE_IMAGES.map((c): PillowRequest => ({ op: "pipeline", image: images.get(label(c))!, ...m }))),
+    ...RESIZES.map(
+      (c): PillowRequest => ({
+        op: "resize",
+        image: images.get(label(c))!,
+        width: c.to[0],
+        height: c.to[1],
+      }),
     ),
-    ...RESIZES.map((c): PillowRequest => ({
-      op: "resize",
-      image: images.get(label(c))!,
-      width: c.to[0],
-      height: c.to[1],
-    })),
   ];
   pillow = runPillow(requests);
 });
@@ -94,13 +94,10 @@ describe.each(MODELS.map((m, index) => ({ ...m, index })))(
 );
 
 describe("resizeBicubic matches Pillow's resize(size, BICUBIC)", () => {
-  test.each(RESIZES.map((c, i) => ({ ...c, source: label(c), i })))(
-    "$source -> $to.0x$to.1",
-    ({ to, source, i }) => {
-      const expected = pillow[MODELS.length * PIPELINE_IMAGES.length + i]!;
-      const actual = resizeBicubic(images.get(source)!, to[0], to[1]);
-      expect([actual.width, actual.height]).toEqual([expected.width, expected.height]);
-      expect(difference(actual.data, expected.data)).toBeNull();
-    },
-  );
+  test.each(RESIZES.map((c, i) => ({ ...c, source: label(c), i })))("$source -> $to.0x$to.1", ({ to, source, i }) => {
+    const expected = pillow[MODELS.length * PIPELINE_IMAGES.length + i]!;
+    const actual = resizeBicubic(images.get(source)!, to[0], to[1]);
+    expect([actual.width, actual.height]).toEqual([expected.width, expected.height]);
+    expect(difference(actual.data, expected.data)).toBeNull();
+  });
 });

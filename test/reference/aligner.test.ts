@@ -43,6 +43,8 @@ describe("alignerHybridSplit (7B)", () => {
 
   it("rejects towers whose outputs do not line up token by token", () => {
     const weights = weightMap({});
-    expect(() => alignerHybridSplit(weights, { shape: [1, 2, 1], data: new Float64Array(2) }, { shape: [1, 3, 1], data: new Float64Array(3) })).toThrow(/differ in shape/);
+    expect(() =>
+      alignerHybridSplit(weights, { shape: [1, 2, 1], data: new Float64Array(2) }, { shape: [1, 3, 1], data: new Float64Array(3) }),
+    ).toThrow(/differ in shape/);
   });
 });

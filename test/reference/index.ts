@@ -3,21 +3,22 @@
 // where the official pipeline fixes float32 (the u8/255 rescale, PyTorch's resize weights).
 
 export { alignerHybridSplit, alignerMlpGelu } from "./aligner.ts";
+export { loadCheckpoint } from "./checkpoint.ts";
 export { cosineSimilarity, maxAbs, maxAbsDifference } from "./compare.ts";
 export {
   applyRope,
   argmax,
   embedTokens,
+  type GreedyOptions,
+  type GreedyResult,
   greedyGenerate,
+  type LlamaConfig,
+  type LlamaForwardOptions,
   llamaConfigFromLanguageConfig,
   llamaLogits,
   mergeImageEmbeddings,
-  type GreedyOptions,
-  type GreedyResult,
-  type LlamaConfig,
-  type LlamaForwardOptions,
 } from "./llama.ts";
-export { hybridImagePath, siglipImagePath, type ImagePath, type TowerSiglipOptions } from "./pipeline.ts";
+export { hybridImagePath, type ImagePath, siglipImagePath, type TowerSiglipOptions } from "./pipeline.ts";
 export {
   antialiasedBilinearTaps,
   bilinearTaps,
@@ -27,28 +28,27 @@ export {
   resizeBilinear,
   type Tap,
 } from "./resize.ts";
-export { loadCheckpoint } from "./checkpoint.ts";
 export {
   CLIP_MEAN,
   CLIP_STD,
   SAM_PREFIX,
+  type SamDims,
+  type SamOptions,
   samAttention,
   samBlockAttention,
   samDims,
   samEncoder,
   windowMerge,
   windowPartition,
-  type SamDims,
-  type SamOptions,
 } from "./sam.ts";
-export { SIGLIP_PREFIX_1_3B, SIGLIP_PREFIX_7B, siglipDims, siglipEncoder, type SiglipDims, type SiglipOptions } from "./siglip.ts";
+export { SIGLIP_PREFIX_1_3B, SIGLIP_PREFIX_7B, type SiglipDims, type SiglipOptions, siglipDims, siglipEncoder } from "./siglip.ts";
 export {
+  type PixelBatch,
   ReferenceInputError,
   ReferenceWeightError,
   requireWeight,
-  weightMap,
-  type PixelBatch,
   type Tensor64,
   type WeightLookup,
   type WeightTensor,
+  weightMap,
 } from "./weights.ts";

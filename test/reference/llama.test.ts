@@ -3,10 +3,10 @@ import {
   applyRope,
   argmax,
   greedyGenerate,
+  type LlamaConfig,
   llamaConfigFromLanguageConfig,
   llamaLogits,
   mergeImageEmbeddings,
-  type LlamaConfig,
 } from "./llama.ts";
 import { weightMap } from "./weights.ts";
 
@@ -15,10 +15,23 @@ const zeros = (n: number) => new Array<number>(n).fill(0);
 
 describe("llamaConfigFromLanguageConfig", () => {
   it("fills the 7B's absent keys with the LlamaConfig defaults of reference §6", () => {
-    const config = llamaConfigFromLanguageConfig({ max_position_embeddings: 16384, model_type: "llama", num_hidden_layers: 30, torch_dtype: "float16", vocab_size: 102400 });
+    const config = llamaConfigFromLanguageConfig({
+      max_position_embeddings: 16384,
+      model_type: "llama",
+      num_hidden_layers: 30,
+      torch_dtype: "float16",
+      vocab_size: 102400,
+    });
     expect(config).toEqual({
-      hiddenSize: 4096, numLayers: 30, numHeads: 32, numKeyValueHeads: 32, headDim: 128,
-      intermediateSize: 11008, vocabSize: 102400, ropeTheta: 10000, rmsNormEps: 1e-6,
+      hiddenSize: 4096,
+      numLayers: 30,
+      numHeads: 32,
+      numKeyValueHeads: 32,
+      headDim: 128,
+      intermediateSize: 11008,
+      vocabSize: 102400,
+      ropeTheta: 10000,
+      rmsNormEps: 1e-6,
     });
   });
 });
@@ -52,7 +65,17 @@ describe("applyRope", () => {
 
 /** Width 2, one head, one layer whose attention value and output projections are I and whose MLP is zero. */
 function passThroughModel(eps: number): { weights: ReturnType<typeof weightMap>; config: LlamaConfig } {
-  const config: LlamaConfig = { hiddenSize: 2, numLayers: 1, numHeads: 1, numKeyValueHeads: 1, headDim: 2, intermediateSize: 3, vocabSize: 3, ropeTheta: 10000, rmsNormEps: eps };
+  const config: LlamaConfig = {
+    hiddenSize: 2,
+    numLayers: 1,
+    numHeads: 1,
+    numKeyValueHeads: 1,
+    headDim: 2,
+    intermediateSize: 3,
+    vocabSize: 3,
+    ropeTheta: 10000,
+    rmsNormEps: eps,
+  };
   const l = "language_model.model.layers.0.";
   const weights = weightMap({
     "language_model.model.embed_tokens.weight": { shape: [3, 2], data: [3, 4, 1, 0, -2, 1] },
@@ -85,7 +108,9 @@ describe("llamaLogits", () => {
     const one = llamaLogits(weights, config, Float64Array.of(3, 4), { positions: [0] });
     const two = llamaLogits(weights, config, Float64Array.of(3, 4, -2, 1), { positions: [0, 1] });
     expect(Array.from(two.subarray(0, 3))).toEqual(Array.from(one));
-    expect(Array.from(llamaLogits(weights, config, Float64Array.of(3, 4, -2, 1), { positions: [0, 1], outputs: "last" }))).toEqual(Array.from(two.subarray(3)));
+    expect(Array.from(llamaLogits(weights, config, Float64Array.of(3, 4, -2, 1), { positions: [0, 1], outputs: "last" }))).toEqual(
+      Array.from(two.subarray(3)),
+    );
   });
 });
 
@@ -121,9 +146,22 @@ describe("greedyGenerate", () => {
       [`${l}mlp.up_proj.weight`]: { shape: [2, V], data: zeros(2 * V) },
       [`${l}mlp.down_proj.weight`]: { shape: [V, 2], data: zeros(2 * V) },
       "language_model.model.norm.weight": { shape: [V], data: new Array(V).fill(1) },
-      "language_model.lm_head.weight": { shape: [V, V], data: Array.from({ length: V * V }, (_, i) => (i % V === (Math.floor(i / V) + V - 1) % V ? 1 : 0)) },
+      "language_model.lm_head.weight": {
+        shape: [V, V],
+        data: Array.from({ length: V * V }, (_, i) => (i % V === (Math.floor(i / V) + V - 1) % V ? 1 : 0)),
+      },
     });
-    const config: LlamaConfig = { hiddenSize: V, numLayers: 1, numHeads: 1, numKeyValueHeads: 1, headDim: V, intermediateSize: 2, vocabSize: V, ropeTheta: 10000, rmsNormEps: 1e-6 };
+    const config: LlamaConfig = {
+      hiddenSize: V,
+      numLayers: 1,
+      numHeads: 1,
+      numKeyValueHeads: 1,
+      headDim: V,
+      intermediateSize: 2,
+      vocabSize: V,
+      ropeTheta: 10000,
+      rmsNormEps: 1e-6,
+    };
     const result = greedyGenerate(weights, config, { inputIds: [2], maxNewTokens: 6, eosTokenId: 1 });
     expect(result.tokens).toEqual([3, 0, 1]);
     expect(result.stepLogits.map(argmax)).toEqual([3, 0, 1]);

@@ -31,7 +31,7 @@ export function llamaConfigFromLanguageConfig(languageConfig: Record<string, unk
     if (typeof value !== "number") throw new ReferenceInputError(`language_config.${key} is not a number`);
     return value;
   };
-  if (languageConfig["rope_scaling"] !== undefined && languageConfig["rope_scaling"] !== null) {
+  if (languageConfig.rope_scaling !== undefined && languageConfig.rope_scaling !== null) {
     throw new ReferenceInputError("language_config.rope_scaling is not part of the specification");
   }
   const hiddenSize = read("hidden_size", 4096);
@@ -55,7 +55,8 @@ export function embedTokens(weights: WeightLookup, config: LlamaConfig, ids: rea
   const h = config.hiddenSize;
   const out = new Float64Array(ids.length * h);
   ids.forEach((id, t) => {
-    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) throw new ReferenceInputError(`token id ${id} is outside the vocabulary`);
+    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize)
+      throw new ReferenceInputError(`token id ${id} is outside the vocabulary`);
     for (let i = 0; i < h; i++) out[t * h + i] = table.data[id * h + i]!;
   });
   return out;
@@ -96,14 +97,27 @@ export function llamaLogits(weights: WeightLookup, config: LlamaConfig, embeds: 
   const { hiddenSize: h, numHeads, numKeyValueHeads: kvHeads, headDim, rmsNormEps: eps } = config;
   const tokens = options.positions.length;
   if (headDim % 2 !== 0) throw new ReferenceInputError(`llama: rotate-half RoPE needs an even head_dim, got ${headDim}`);
-  if (embeds.length !== tokens * h) throw new ReferenceInputError(`llama: ${embeds.length} embedding values for ${tokens} positions of width ${h}`);
+  if (embeds.length !== tokens * h)
+    throw new ReferenceInputError(`llama: ${embeds.length} embedding values for ${tokens} positions of width ${h}`);
   const w = (name: string, shape: number[]) => requireWeight(weights, name, shape);
   const x = Float64Array.from(embeds);
   for (let l = 0; l < config.numLayers; l++) {
     const layer = `${MODEL}layers.${l}.`;
     const normed = rmsNorm(x, h, w(`${layer}input_layernorm.weight`, [h]), eps);
-    const q = applyRope(linear(normed, tokens, w(`${layer}self_attn.q_proj.weight`, [numHeads * headDim, h])), options.positions, numHeads, headDim, config.ropeTheta);
-    const k = applyRope(linear(normed, tokens, w(`${layer}self_attn.k_proj.weight`, [kvHeads * headDim, h])), options.positions, kvHeads, headDim, config.ropeTheta);
+    const q = applyRope(
+      linear(normed, tokens, w(`${layer}self_attn.q_proj.weight`, [numHeads * headDim, h])),
+      options.positions,
+      numHeads,
+      headDim,
+      config.ropeTheta,
+    );
+    const k = applyRope(
+      linear(normed, tokens, w(`${layer}self_attn.k_proj.weight`, [kvHeads * headDim, h])),
+      options.positions,
+      kvHeads,
+      headDim,
+      config.ropeTheta,
+    );
     const v = linear(normed, tokens, w(`${layer}self_attn.v_proj.weight`, [kvHeads * headDim, h]));
     const attended = multiHeadAttention(q, k, v, {
       queries: tokens,
@@ -132,7 +146,12 @@ export function llamaLogits(weights: WeightLookup, config: LlamaConfig, embeds: 
  * (images in order, tokens row-major). Every image contributes all its tokens, so the number of image-token
  * positions must equal N·tokens.
  */
-export function mergeImageEmbeddings(embeds: Float64Array, ids: readonly number[], imageTokenId: number, imageEmbeds: Tensor64): Float64Array {
+export function mergeImageEmbeddings(
+  embeds: Float64Array,
+  ids: readonly number[],
+  imageTokenId: number,
+  imageEmbeds: Tensor64,
+): Float64Array {
   const width = embeds.length / ids.length;
   if (imageEmbeds.shape.length !== 3 || imageEmbeds.shape[2] !== width) {
     throw new ReferenceInputError(`merge: image embeddings [${imageEmbeds.shape}] do not have width ${width}`);

@@ -26,16 +26,16 @@ import {
   embedTokens,
   greedyGenerate,
   hybridImagePath,
+  type ImagePath,
+  type LlamaConfig,
   llamaConfigFromLanguageConfig,
   llamaLogits,
   loadCheckpoint,
   maxAbs,
   maxAbsDifference,
   mergeImageEmbeddings,
-  siglipImagePath,
-  type ImagePath,
-  type LlamaConfig,
   type PixelBatch,
+  siglipImagePath,
   type Tensor64,
   type WeightLookup,
 } from "./index.ts";
@@ -129,9 +129,16 @@ function logitsAt(logits: ort.Tensor, row: number, t: number): Float32Array {
  * Greedy decoding through the graphs with the KV cache: embed_tokens, the image merge, one prefill, then one
  * token per step (positions continue, the mask grows, past = present).
  */
-async function onnxGreedy(model: Model, ids: readonly number[], imageEmbeds: Tensor64 | undefined, steps: number): Promise<{ tokens: number[]; logits: Float32Array[] }> {
+async function onnxGreedy(
+  model: Model,
+  ids: readonly number[],
+  imageEmbeds: Tensor64 | undefined,
+  steps: number,
+): Promise<{ tokens: number[]; logits: Float32Array[] }> {
   const hidden = model.llm.hiddenSize;
-  const embedded = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64(ids), [1, ids.length]) }))[EMBED.outputs.embeds]!;
+  const embedded = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64(ids), [1, ids.length]) }))[
+    EMBED.outputs.embeds
+  ]!;
   let embeds: Float64Array = Float64Array.from(embedded.data as Float32Array);
   if (imageEmbeds !== undefined) embeds = mergeImageEmbeddings(embeds, ids, IMAGE, imageEmbeds);
   let feeds: Record<string, ort.Tensor> = {
@@ -149,7 +156,9 @@ async function onnxGreedy(model: Model, ids: readonly number[], imageEmbeds: Ten
     tokens.push(next);
     logits.push(Float32Array.from(last));
     const length = ids.length + tokens.length;
-    const nextEmbeds = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64([next]), [1, 1]) }))[EMBED.outputs.embeds]!;
+    const nextEmbeds = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64([next]), [1, 1]) }))[
+      EMBED.outputs.embeds
+    ]!;
     feeds = {
       [DECODER.inputs.embeds]: nextEmbeds,
       [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(length).fill(1n), [1, length]),
@@ -203,14 +212,18 @@ describe("hybrid (7B layout) graphs vs reference", () => {
   });
 
   it("aligner: (high, low) features → image embeddings", async () => {
-    const out = (await run(model, "aligner", { [ALIGNER.inputs.highRes]: f32(reference.high!), [ALIGNER.inputs.lowRes]: f32(reference.low) }))[ALIGNER.outputs.embeds]!;
+    const out = (
+      await run(model, "aligner", { [ALIGNER.inputs.highRes]: f32(reference.high!), [ALIGNER.inputs.lowRes]: f32(reference.low) })
+    )[ALIGNER.outputs.embeds]!;
     expect(out.dims).toEqual(reference.embeds.shape);
     expectClose("aligner", out.data as Float32Array, reference.embeds.data);
   });
 
   it("embed_tokens: ids → rows of the table", async () => {
     const ids = [BOS, 5, 100001, IMAGE, 102399];
-    const out = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64(ids), [1, ids.length]) }))[EMBED.outputs.embeds]!;
+    const out = (await run(model, "embed_tokens", { [EMBED.inputs.ids]: new ort.Tensor("int64", ids64(ids), [1, ids.length]) }))[
+      EMBED.outputs.embeds
+    ]!;
     expect(Array.from(out.data as Float32Array)).toEqual(Array.from(embedTokens(model.weights, model.llm, ids)));
   });
 
@@ -232,7 +245,11 @@ describe("hybrid (7B layout) graphs vs reference", () => {
     expectClose("prefill logits", logitsOf(out).data as Float32Array, reference.subarray(0, prefill * vocab));
     for (let t = prefill; t < ids.length; t++) {
       out = await run(model, "decoder_model_merged", {
-        [DECODER.inputs.embeds]: new ort.Tensor("float32", Float32Array.from(embeds.subarray(t * hidden, (t + 1) * hidden)), [1, 1, hidden]),
+        [DECODER.inputs.embeds]: new ort.Tensor("float32", Float32Array.from(embeds.subarray(t * hidden, (t + 1) * hidden)), [
+          1,
+          1,
+          hidden,
+        ]),
         [DECODER.inputs.attentionMask]: new ort.Tensor("int64", new BigInt64Array(t + 1).fill(1n), [1, t + 1]),
         [DECODER.inputs.positions]: new ort.Tensor("int64", ids64([t]), [1, 1]),
         ...presentsAsPast(model.llm, out),
@@ -260,11 +277,15 @@ describe("hybrid (7B layout) graphs vs reference", () => {
       [DECODER.inputs.positions]: new ort.Tensor("int64", ids64(positions), [2, full.length]),
       ...emptyPast(model.llm, 2),
     });
-    const reference = llamaLogits(model.weights, model.llm, embedTokens(model.weights, model.llm, short), { positions: short.map((_, i) => i) });
+    const reference = llamaLogits(model.weights, model.llm, embedTokens(model.weights, model.llm, short), {
+      positions: short.map((_, i) => i),
+    });
     for (let t = 0; t < short.length; t++) {
       expectClose(`padded row, token ${t}`, logitsAt(logitsOf(out), 1, pad + t), reference.subarray(t * vocab, (t + 1) * vocab));
     }
-    const fullReference = llamaLogits(model.weights, model.llm, embedTokens(model.weights, model.llm, full), { positions: full.map((_, i) => i) });
+    const fullReference = llamaLogits(model.weights, model.llm, embedTokens(model.weights, model.llm, full), {
+      positions: full.map((_, i) => i),
+    });
     expectClose("unpadded row", (logitsOf(out).data as Float32Array).subarray(0, full.length * vocab), fullReference);
   });
 
@@ -281,7 +302,12 @@ describe("hybrid (7B layout) graphs vs reference", () => {
     };
     const ids = promptWithImage();
     const onnx = await onnxGreedy(model, ids, first(embeds.dims, embeds.data as Float32Array), GREEDY_STEPS);
-    const expected = greedyGenerate(model.weights, model.llm, { inputIds: ids, imageEmbeds: first(reference.embeds.shape, reference.embeds.data), imageTokenId: IMAGE, maxNewTokens: GREEDY_STEPS });
+    const expected = greedyGenerate(model.weights, model.llm, {
+      inputIds: ids,
+      imageEmbeds: first(reference.embeds.shape, reference.embeds.data),
+      imageTokenId: IMAGE,
+      maxNewTokens: GREEDY_STEPS,
+    });
     expect(onnx.tokens).toEqual(expected.tokens);
     onnx.logits.forEach((logits, step) => expectClose(`greedy step ${step} logits`, logits, expected.stepLogits[step]!));
   });
@@ -298,7 +324,9 @@ describe("siglip (1.3B layout) graphs vs reference", () => {
   });
 
   it("siglip_encoder: uint8 [2,3,384,384] → [2,576,F]", async () => {
-    const out = (await run(model, "siglip_encoder", { [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", pixels.data, pixels.shape) }))[SIGLIP.outputs.features]!;
+    const out = (await run(model, "siglip_encoder", { [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", pixels.data, pixels.shape) }))[
+      SIGLIP.outputs.features
+    ]!;
     expect(out.dims).toEqual(reference.low.shape);
     expectClose("siglip_encoder", out.data as Float32Array, reference.low.data);
   });
@@ -310,13 +338,30 @@ describe("siglip (1.3B layout) graphs vs reference", () => {
   });
 
   it("whole path: pixels → adaptor output → identical greedy tokens", async () => {
-    const low = (await run(model, "siglip_encoder", { [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", pixels.data.subarray(0, 3 * 384 * 384), [1, 3, 384, 384]) }))[SIGLIP.outputs.features]!;
+    const low = (
+      await run(model, "siglip_encoder", {
+        [SIGLIP.inputs.pixels]: new ort.Tensor("uint8", pixels.data.subarray(0, 3 * 384 * 384), [1, 3, 384, 384]),
+      })
+    )[SIGLIP.outputs.features]!;
     const embeds = (await run(model, "aligner", { [ALIGNER.inputs.lowRes]: low }))[ALIGNER.outputs.embeds]!;
-    const firstReference: Tensor64 = { shape: [1, ...reference.embeds.shape.slice(1)], data: reference.embeds.data.subarray(0, embeds.data.length) };
+    const firstReference: Tensor64 = {
+      shape: [1, ...reference.embeds.shape.slice(1)],
+      data: reference.embeds.data.subarray(0, embeds.data.length),
+    };
     expectClose("adaptor output", embeds.data as Float32Array, firstReference.data);
     const ids = promptWithImage();
-    const onnx = await onnxGreedy(model, ids, { shape: embeds.dims as number[], data: Float64Array.from(embeds.data as Float32Array) }, GREEDY_STEPS);
-    const expected = greedyGenerate(model.weights, model.llm, { inputIds: ids, imageEmbeds: firstReference, imageTokenId: IMAGE, maxNewTokens: GREEDY_STEPS });
+    const onnx = await onnxGreedy(
+      model,
+      ids,
+      { shape: embeds.dims as number[], data: Float64Array.from(embeds.data as Float32Array) },
+      GREEDY_STEPS,
+    );
+    const expected = greedyGenerate(model.weights, model.llm, {
+      inputIds: ids,
+      imageEmbeds: firstReference,
+      imageTokenId: IMAGE,
+      maxNewTokens: GREEDY_STEPS,
+    });
     expect(onnx.tokens).toEqual(expected.tokens);
     onnx.logits.forEach((logits, step) => expectClose(`greedy step ${step} logits`, logits, expected.stepLogits[step]!));
   });

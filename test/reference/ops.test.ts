@@ -90,7 +90,12 @@ describe("conv2d", () => {
     const y = conv2d(input, t([1, 1, 3, 3], Array(9).fill(1)), undefined, 2, 1);
     expect([y.height, y.width]).toEqual([2, 2]);
     // (0,0): rows/cols 0..1; (0,1): rows 0..1, cols 1..3; (1,0): rows 1..3, cols 0..1; (1,1): rows/cols 1..3.
-    expect(Array.from(y.data)).toEqual([1 + 2 + 5 + 6, 2 + 3 + 4 + 6 + 7 + 8, 5 + 6 + 9 + 10 + 13 + 14, 6 + 7 + 8 + 10 + 11 + 12 + 14 + 15 + 16]);
+    expect(Array.from(y.data)).toEqual([
+      1 + 2 + 5 + 6,
+      2 + 3 + 4 + 6 + 7 + 8,
+      5 + 6 + 9 + 10 + 13 + 14,
+      6 + 7 + 8 + 10 + 11 + 12 + 14 + 15 + 16,
+    ]);
   });
 
   it("a 1x1 convolution is a Linear on every pixel", () => {
@@ -105,7 +110,12 @@ describe("conv2d", () => {
 describe("multiHeadAttention", () => {
   it("with a single key returns its value, whatever the query", () => {
     const out = multiHeadAttention(f64([3, -7, 0.5, 2]), f64([1, 1, 5, 5]), f64([9, 8, 7, 6]), {
-      queries: 1, keys: 1, heads: 2, kvHeads: 2, headDim: 2, scale: 0.7,
+      queries: 1,
+      keys: 1,
+      heads: 2,
+      kvHeads: 2,
+      headDim: 2,
+      scale: 0.7,
     });
     expect(Array.from(out)).toEqual([9, 8, 7, 6]);
   });
@@ -113,12 +123,23 @@ describe("multiHeadAttention", () => {
   it("weights keys by softmax of scale·q·k + bias", () => {
     // q·k = 0 and 1, scale ln 3 → weights 1/4 and 3/4.
     const out = multiHeadAttention(f64([1]), f64([0, 1]), f64([10, 20]), {
-      queries: 1, keys: 2, heads: 1, kvHeads: 1, headDim: 1, scale: Math.log(3),
+      queries: 1,
+      keys: 2,
+      heads: 1,
+      kvHeads: 1,
+      headDim: 1,
+      scale: Math.log(3),
     });
     expect(out[0]).toBeCloseTo(17.5, 12);
     // A bias of ln 3 on key 0 equalises them.
     const biased = multiHeadAttention(f64([1]), f64([0, 1]), f64([10, 20]), {
-      queries: 1, keys: 2, heads: 1, kvHeads: 1, headDim: 1, scale: Math.log(3), addLogitBias: (_h, _q, logits) => {
+      queries: 1,
+      keys: 2,
+      heads: 1,
+      kvHeads: 1,
+      headDim: 1,
+      scale: Math.log(3),
+      addLogitBias: (_h, _q, logits) => {
         logits[0] = logits[0]! + Math.log(3);
       },
     });
@@ -127,7 +148,13 @@ describe("multiHeadAttention", () => {
 
   it("masks invisible keys (causal)", () => {
     const out = multiHeadAttention(f64([0, 0]), f64([0, 0]), f64([10, 20]), {
-      queries: 2, keys: 2, heads: 1, kvHeads: 1, headDim: 1, scale: 1, causal: true,
+      queries: 2,
+      keys: 2,
+      heads: 1,
+      kvHeads: 1,
+      headDim: 1,
+      scale: 1,
+      causal: true,
     });
     expect(Array.from(out)).toEqual([10, 15]);
   });
@@ -136,7 +163,12 @@ describe("multiHeadAttention", () => {
     // k = 0 gives uniform weights, so each head returns the mean of its kv head's values over the 2 keys.
     const v = f64([1, 100, 3, 300]); // key 0: kv heads (1, 100); key 1: (3, 300)
     const out = multiHeadAttention(f64([5, -2, 7, 1]), f64([0, 0, 0, 0]), v, {
-      queries: 1, keys: 2, heads: 4, kvHeads: 2, headDim: 1, scale: 1,
+      queries: 1,
+      keys: 2,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 1,
+      scale: 1,
     });
     expect(Array.from(out)).toEqual([2, 2, 200, 200]);
   });

@@ -263,6 +263,13 @@ export function splitQkv(qkv: Float64Array, rows: number, dim: number): { q: Flo
 }
 
 /** Linear → exact GELU → Linear, all biased: the ViT MLPs and the 1.3B aligner. */
-export function geluMlp(x: Float64Array, rows: number, w1: WeightTensor, b1: WeightTensor, w2: WeightTensor, b2: WeightTensor): Float64Array {
+export function geluMlp(
+  x: Float64Array,
+  rows: number,
+  w1: WeightTensor,
+  b1: WeightTensor,
+  w2: WeightTensor,
+  b2: WeightTensor,
+): Float64Array {
   return linear(mapInPlace(linear(x, rows, w1, b1), gelu), rows, w2, b2);
 }

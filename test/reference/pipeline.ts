@@ -1,8 +1,8 @@
 // Whole image paths: uint8 pixels → tower features → aligner output (adaptor output), per model family.
 
 import { alignerHybridSplit, alignerMlpGelu } from "./aligner.ts";
-import { samEncoder, type SamOptions } from "./sam.ts";
-import { SIGLIP_PREFIX_1_3B, SIGLIP_PREFIX_7B, siglipEncoder, type SiglipOptions } from "./siglip.ts";
+import { type SamOptions, samEncoder } from "./sam.ts";
+import { SIGLIP_PREFIX_1_3B, SIGLIP_PREFIX_7B, type SiglipOptions, siglipEncoder } from "./siglip.ts";
 import type { PixelBatch, Tensor64, WeightLookup } from "./weights.ts";
 
 /** SigLIP options whose prefix defaults to the family's tower. */
@@ -18,7 +18,11 @@ export interface ImagePath {
 }
 
 /** 7B: SAM(pixels) and SigLIP(Resize(pixels)) fused by the hybrid aligner. */
-export function hybridImagePath(weights: WeightLookup, pixels: PixelBatch, options: { sam?: SamOptions; siglip: TowerSiglipOptions }): ImagePath {
+export function hybridImagePath(
+  weights: WeightLookup,
+  pixels: PixelBatch,
+  options: { sam?: SamOptions; siglip: TowerSiglipOptions },
+): ImagePath {
   const high = samEncoder(weights, pixels, options.sam);
   const low = siglipEncoder(weights, pixels, { ...options.siglip, prefix: options.siglip.prefix ?? SIGLIP_PREFIX_7B });
   return { high, low, embeds: alignerHybridSplit(weights, high, low) };

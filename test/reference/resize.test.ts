@@ -30,7 +30,11 @@ describe("rescaleUint8", () => {
 
 describe("normalizeChannels", () => {
   it("SigLIP's mean = std = 0.5 is x·2 − 1", () => {
-    const y = normalizeChannels({ channels: 3, height: 1, width: 2, data: Float64Array.from([0, 1, 0.25, 0.5, 0.75, 0.1]) }, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]);
+    const y = normalizeChannels(
+      { channels: 3, height: 1, width: 2, data: Float64Array.from([0, 1, 0.25, 0.5, 0.75, 0.1]) },
+      [0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5],
+    );
     expect(Array.from(y.data)).toEqual([-1, 1, -0.5, 0, 0.5, 0.1 * 2 - 1].map((v) => expect.closeTo(v, 15)));
   });
 });

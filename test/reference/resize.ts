@@ -1,8 +1,8 @@
 // Pixel preprocessing that lives inside the encoder graphs (reference §2.3, §2.4, §3.3):
 // rescale, per-channel normalisation and the two PyTorch resizes, each written from its definition.
 
-import { ReferenceInputError } from "./weights.ts";
 import type { FeatureMap } from "./ops.ts";
+import { ReferenceInputError } from "./weights.ts";
 
 /** The official rescale: float64 `u / 255` stored as fp32 (DESIGN §4: divide, never multiply by fp32(1/255)). */
 export function rescaleUint8(pixels: Uint8Array): Float64Array {
@@ -48,7 +48,7 @@ const f32 = Math.fround;
  */
 export function antialiasedBilinearTaps(inSize: number, outSize: number): Tap[] {
   const scale = f32(inSize / outSize);
-  const support = scale >= 1 ? scale : 1;
+  const support = Math.max(scale, 1);
   const invScale = scale >= 1 ? f32(1 / scale) : 1;
   const maxTaps = Math.ceil(support) * 2 + 1;
   const taps: Tap[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { samAttention, samBlockAttention, samEncoder, windowMerge, windowPartition } from "./sam.ts";
-import { weightMap, type WeightLookup } from "./weights.ts";
+import { type WeightLookup, weightMap } from "./weights.ts";
 
 const eye = (n: number) => Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
 
@@ -25,7 +25,19 @@ describe("SAM decomposed relative positions", () => {
     // side 2, t = 1, 2 / 3, 4 (row-major). Rh[2] = (ln 2, 0): a query in row 1 doubles keys in row 0;
     // Rw[0] = (ln 2, 0): a query in column 0 doubles keys in column 1.
     const ln2 = Math.log(2); // stored as fp32, hence the 1e-7 tolerance below
-    const weights = attentionWeights(2, [[0, 0], [0, 0], [ln2, 0]], [[ln2, 0], [0, 0], [0, 0]]);
+    const weights = attentionWeights(
+      2,
+      [
+        [0, 0],
+        [0, 0],
+        [ln2, 0],
+      ],
+      [
+        [ln2, 0],
+        [0, 0],
+        [0, 0],
+      ],
+    );
     const out = samAttention(weights, "b.", tokens([1, 2, 3, 4]), 2, 1);
     // Query (1,0): keys (0,0)×2, (0,1)×4, (1,0)×1, (1,1)×2 → (2·1 + 4·2 + 3 + 2·4) / 9.
     expect(out[2 * 2 + 1]).toBeCloseTo(21 / 9, 7);
@@ -37,7 +49,20 @@ describe("SAM decomposed relative positions", () => {
 
   it("padded window tokens are unmasked keys whose value is the v bias", () => {
     // Grid 3, window 2 → padded to 4: the bottom-right window holds token (2,2) and three zero tokens.
-    const weights = attentionWeights(2, [[0, 0], [0, 0], [0, 0]], [[0, 0], [0, 0], [0, 0]], 5);
+    const weights = attentionWeights(
+      2,
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      5,
+    );
     const values = [1, 2, 3, 4, 5, 6, 7, 8, 9];
     const out = samBlockAttention(weights, "b.", tokens(values), 3, 2, 1);
     // Uniform weights over 4 keys: v = t + 5 for the real token, 5 for each padded one.
@@ -123,7 +148,10 @@ function tinySam(depth: number, overrides: Record<string, number[]> = {}): Weigh
 }
 
 const options = { windowSize: 2, globalAttnIndexes: [0], resizeTo: 8 };
-const pixels = { shape: [2, 3, 8, 8] as [number, number, number, number], data: Uint8Array.from({ length: 2 * 3 * 64 }, (_, i) => (i * 37) % 256) };
+const pixels = {
+  shape: [2, 3, 8, 8] as [number, number, number, number],
+  data: Uint8Array.from({ length: 2 * 3 * 64 }, (_, i) => (i * 37) % 256),
+};
 
 describe("samEncoder", () => {
   it("returns [N, (resizeTo/4)², downsample channels], each image independent of the batch", () => {
@@ -137,7 +165,10 @@ describe("samEncoder", () => {
     // With neck_hd = neck and a single (global) block, both branches see the same map: out = (1 + α)·main.
     const base = tinySam(1);
     const sameNecks: WeightLookup = (name) => base(name.replace("neck_hd.", "neck."));
-    const withAlpha = (alpha: number): WeightLookup => (name) => (name === `${P}hd_alpha_downsamples` ? { shape: [1], data: Float32Array.of(alpha) } : sameNecks(name));
+    const withAlpha =
+      (alpha: number): WeightLookup =>
+      (name) =>
+        name === `${P}hd_alpha_downsamples` ? { shape: [1], data: Float32Array.of(alpha) } : sameNecks(name);
     const zero = samEncoder(withAlpha(0), pixels, options);
     const half = samEncoder(withAlpha(0.5), pixels, options);
     half.data.forEach((v, i) => expect(v).toBeCloseTo(1.5 * zero.data[i]!, 12));

@@ -4,6 +4,7 @@ import {
   addInPlace,
   channelsToTokens,
   conv2d,
+  type FeatureMap,
   geluMlp,
   layerNorm,
   layerNorm2d,
@@ -11,17 +12,9 @@ import {
   multiHeadAttention,
   splitQkv,
   tokensToChannels,
-  type FeatureMap,
 } from "./ops.ts";
 import { normalizeChannels, rescaleUint8, resizeBilinear } from "./resize.ts";
-import {
-  countBlocks,
-  ReferenceInputError,
-  requireWeight,
-  type PixelBatch,
-  type Tensor64,
-  type WeightLookup,
-} from "./weights.ts";
+import { countBlocks, type PixelBatch, ReferenceInputError, requireWeight, type Tensor64, type WeightLookup } from "./weights.ts";
 
 export const SAM_PREFIX = "vision_model.vision_tower_high.vision_tower.";
 /** OpenAI-CLIP mean and std, SAM's in-tower Normalize (reference §2.3). */
@@ -122,7 +115,10 @@ function samImage(weights: WeightLookup, image: Uint8Array, dims: SamDims, prefi
     const window = globalIndexes.includes(i) ? 0 : windowSize;
     addInPlace(x, samBlockAttention(weights, blockPrefix, h, dims.grid, window, dims.heads));
     const h2 = layerNorm(x, dims.width, block("norm2.weight"), block("norm2.bias"), eps);
-    addInPlace(x, geluMlp(h2, dims.grid ** 2, block("mlp.lin1.weight"), block("mlp.lin1.bias"), block("mlp.lin2.weight"), block("mlp.lin2.bias")));
+    addInPlace(
+      x,
+      geluMlp(h2, dims.grid ** 2, block("mlp.lin1.weight"), block("mlp.lin1.bias"), block("mlp.lin2.weight"), block("mlp.lin2.bias")),
+    );
     if (i === firstGlobal) firstGlobalOutput = Float64Array.from(x);
   }
 
@@ -134,7 +130,15 @@ function samImage(weights: WeightLookup, image: Uint8Array, dims: SamDims, prefi
 }
 
 /** neck (or neck_hd) → bilinear resize → the shared stride-2 downsample convs: D(Interp(N(h))) (§3.3). */
-function samProject(weights: WeightLookup, prefix: string, neck: string, tokens: Float64Array, dims: SamDims, resizeTo: number, eps: number): FeatureMap {
+function samProject(
+  weights: WeightLookup,
+  prefix: string,
+  neck: string,
+  tokens: Float64Array,
+  dims: SamDims,
+  resizeTo: number,
+  eps: number,
+): FeatureMap {
   const w = (name: string) => requireWeight(weights, prefix + name);
   let y = tokensToChannels(tokens, dims.grid, dims.grid, dims.width);
   y = conv2d(y, w(`${neck}0.weight`), undefined, 1, 0);
@@ -153,7 +157,14 @@ function samProject(weights: WeightLookup, prefix: string, neck: string, tokens:
  * cut into windows in row-major order, each attended on its own (padded tokens are ordinary, unmasked keys),
  * merged back and cropped (§3.2).
  */
-export function samBlockAttention(weights: WeightLookup, blockPrefix: string, h: Float64Array, grid: number, windowSize: number, heads: number): Float64Array {
+export function samBlockAttention(
+  weights: WeightLookup,
+  blockPrefix: string,
+  h: Float64Array,
+  grid: number,
+  windowSize: number,
+  heads: number,
+): Float64Array {
   if (windowSize === 0) return samAttention(weights, blockPrefix, h, grid, heads);
   const dim = h.length / (grid * grid);
   const windows = windowPartition(h, grid, dim, windowSize);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SIGLIP_PREFIX_1_3B, SIGLIP_PREFIX_7B, siglipDims, siglipEncoder } from "./siglip.ts";
-import { weightMap, type PixelBatch } from "./weights.ts";
+import { type PixelBatch, weightMap } from "./weights.ts";
 
 /**
  * A SigLIP tower with width 3, patch 2, grid 2 (input 4) and `depth` blocks whose weights are all zero, so every
@@ -51,12 +51,22 @@ const DARK = BRIGHT.map((v) => -v);
 
 describe("siglipEncoder", () => {
   it("reads its dimensions from the weights", () => {
-    expect(siglipDims(identityTower(SIGLIP_PREFIX_1_3B, 2), SIGLIP_PREFIX_1_3B)).toEqual({ width: 3, patchSize: 2, grid: 2, imageSize: 4, depth: 2 });
+    expect(siglipDims(identityTower(SIGLIP_PREFIX_1_3B, 2), SIGLIP_PREFIX_1_3B)).toEqual({
+      width: 3,
+      patchSize: 2,
+      grid: 2,
+      imageSize: 4,
+      depth: 2,
+    });
   });
 
   it("normalises x·2 − 1 and flattens patches row-major (token t = row·grid + col)", () => {
     // Only the patch at grid (0,1) is bright: its red sum is 4·(+1), the others 4·(−1).
-    const out = siglipEncoder(identityTower(SIGLIP_PREFIX_1_3B, 2), image(4, (y, x) => y < 2 && x >= 2), { prefix: SIGLIP_PREFIX_1_3B, heads: 1 });
+    const out = siglipEncoder(
+      identityTower(SIGLIP_PREFIX_1_3B, 2),
+      image(4, (y, x) => y < 2 && x >= 2),
+      { prefix: SIGLIP_PREFIX_1_3B, heads: 1 },
+    );
     expect(out.shape).toEqual([1, 4, 3]);
     const expected = [DARK, BRIGHT, DARK, DARK].flat();
     out.data.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
@@ -64,8 +74,16 @@ describe("siglipEncoder", () => {
 
   it("a larger input is first downsampled to the tower size (7B path): a uniform 8x8 equals a uniform 4x4", () => {
     const weights = identityTower(SIGLIP_PREFIX_7B, 1);
-    const big = siglipEncoder(weights, image(8, () => true), { prefix: SIGLIP_PREFIX_7B, heads: 1 });
-    const small = siglipEncoder(weights, image(4, () => true), { prefix: SIGLIP_PREFIX_7B, heads: 1 });
+    const big = siglipEncoder(
+      weights,
+      image(8, () => true),
+      { prefix: SIGLIP_PREFIX_7B, heads: 1 },
+    );
+    const small = siglipEncoder(
+      weights,
+      image(4, () => true),
+      { prefix: SIGLIP_PREFIX_7B, heads: 1 },
+    );
     expect(big.shape).toEqual([1, 4, 3]);
     big.data.forEach((v, i) => expect(v).toBeCloseTo(small.data[i]!, 12));
     big.data.forEach((v, i) => expect(v).toBeCloseTo(BRIGHT[i % 3]!, 5));

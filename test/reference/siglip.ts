@@ -1,18 +1,8 @@
 // SigLIP-L tower (reference §4): the 1.3B's only tower and the 7B's low-resolution tower, from uint8 pixels.
 
-import {
-  addInPlace,
-  channelsToTokens,
-  conv2d,
-  geluMlp,
-  layerNorm,
-  linear,
-  multiHeadAttention,
-  splitQkv,
-  type FeatureMap,
-} from "./ops.ts";
+import { addInPlace, channelsToTokens, conv2d, type FeatureMap, geluMlp, layerNorm, linear, multiHeadAttention, splitQkv } from "./ops.ts";
 import { normalizeChannels, rescaleUint8, resizeAntialiasedBilinear } from "./resize.ts";
-import { countBlocks, ReferenceInputError, requireWeight, type PixelBatch, type Tensor64, type WeightLookup } from "./weights.ts";
+import { countBlocks, type PixelBatch, ReferenceInputError, requireWeight, type Tensor64, type WeightLookup } from "./weights.ts";
 
 export const SIGLIP_PREFIX_1_3B = "vision_model.vision_tower.";
 export const SIGLIP_PREFIX_7B = "vision_model.vision_tower_low.vision_tower.";
@@ -87,7 +77,14 @@ function siglipImage(weights: WeightLookup, image: Uint8Array, side: number, dim
     const block = (name: string) => w(`blocks.${i}.${name}`);
     const h = layerNorm(x, dims.width, block("norm1.weight"), block("norm1.bias"), eps);
     const { q, k, v } = splitQkv(linear(h, tokens, block("attn.qkv.weight"), block("attn.qkv.bias")), tokens, dims.width);
-    const attended = multiHeadAttention(q, k, v, { queries: tokens, keys: tokens, heads, kvHeads: heads, headDim, scale: 1 / Math.sqrt(headDim) });
+    const attended = multiHeadAttention(q, k, v, {
+      queries: tokens,
+      keys: tokens,
+      heads,
+      kvHeads: heads,
+      headDim,
+      scale: 1 / Math.sqrt(headDim),
+    });
     addInPlace(x, linear(attended, tokens, block("attn.proj.weight"), block("attn.proj.bias")));
     const h2 = layerNorm(x, dims.width, block("norm2.weight"), block("norm2.bias"), eps);
     addInPlace(x, geluMlp(h2, tokens, block("mlp.fc1.weight"), block("mlp.fc1.bias"), block("mlp.fc2.weight"), block("mlp.fc2.bias")));

@@ -34,7 +34,15 @@ async function describeNewImage(index: number): Promise<void> {
   const stream = index % 2 === 1;
   const response = await postChat(system.edge.url, system.apiKey, {
     model: system.model.manifest.name,
-    messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "Describe this." }] }],
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "image_url", image_url: { url: image } },
+          { type: "text", text: "Describe this." },
+        ],
+      },
+    ],
     max_tokens: 4,
     ...(stream ? { stream: true } : {}),
   });
@@ -49,7 +57,14 @@ async function hangUpOnStream(index: number): Promise<void> {
   const response = await postChat(
     system.edge.url,
     system.apiKey,
-    { model: system.model.manifest.name, messages: [{ role: "user", content: "Tell me about the sea." }], max_tokens: 200, stream: true, temperature: 0.8, seed: index },
+    {
+      model: system.model.manifest.name,
+      messages: [{ role: "user", content: "Tell me about the sea." }],
+      max_tokens: 200,
+      stream: true,
+      temperature: 0.8,
+      seed: index,
+    },
     hangUp.signal,
   );
   expect(response.status).toBe(200);
@@ -74,7 +89,9 @@ describe("edge memory", () => {
       const before = await heap.retainedBytes();
       for (let i = CANCELLED_WARM_UP; i < CANCELLED_WARM_UP + CANCELLED_MEASURED; i++) await hangUpOnStream(i);
       const retainedPerStream = ((await heap.retainedBytes()) - before) / CANCELLED_MEASURED;
-      expect(retainedPerStream, `the isolate kept ${(retainedPerStream / 1024).toFixed(1)} KiB per cancelled stream`).toBeLessThan(5 * 1024);
+      expect(retainedPerStream, `the isolate kept ${(retainedPerStream / 1024).toFixed(1)} KiB per cancelled stream`).toBeLessThan(
+        5 * 1024,
+      );
     } finally {
       heap.close();
     }

@@ -5,21 +5,21 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../shared/manifest/index.ts";
 import {
+  type ChatStream,
   postChat,
   prepareEdgeAssets,
+  type Running,
   randomSecret,
   readChatStream,
   startEdge,
   startGpuService,
-  type ChatStream,
-  type Running,
 } from "../../processes/index.ts";
+import type { Manifest } from "../../shared/manifest/index.ts";
 import { readJson } from "../support/json.ts";
 import { gpuMetric, waitFor } from "../support/metrics.ts";
 import { tinyModel } from "../support/models.ts";
-import { startStalledServer, type StalledServer } from "../support/stalled-server.ts";
+import { type StalledServer, startStalledServer } from "../support/stalled-server.ts";
 
 /** On SIGTERM, in-flight calls may run on this long: short streams finish within it, long ones cannot. */
 const SHUTDOWN_GRACE_MS = 3000;

@@ -3,9 +3,9 @@
 // duplicated or crossed between streams), the excess is refused with 429 (or 503) and Retry-After, and both
 // processes stay healthy.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postChat, readChatStream, startGpuService, type Running } from "../../processes/index.ts";
-import { readJson } from "../support/json.ts";
+import { postChat, type Running, readChatStream, startGpuService } from "../../processes/index.ts";
 import { gpuClients } from "../support/gpu-client.ts";
+import { readJson } from "../support/json.ts";
 import { gpuMetric } from "../support/metrics.ts";
 import { startTestSystem, type TestSystem } from "../support/system.ts";
 
@@ -51,7 +51,13 @@ type Outcome =
 async function run(seed: number, stream: boolean): Promise<Outcome> {
   const response = await postChat(edge.url, apiKey, body(seed, stream), AbortSignal.timeout(60_000));
   if (response.status !== 200) {
-    return { seed, admitted: false, status: response.status, retryAfter: response.headers.get("retry-after"), error: (await readJson(response)).error };
+    return {
+      seed,
+      admitted: false,
+      status: response.status,
+      retryAfter: response.headers.get("retry-after"),
+      error: (await readJson(response)).error,
+    };
   }
   if (!stream) {
     const completion = await readJson(response);
@@ -61,7 +67,8 @@ async function run(seed: number, stream: boolean): Promise<Outcome> {
   expect(streamed.end).not.toBe("truncated");
   expect(streamed.eventsAfterEnd).toBe(0);
   // A refusal that arrives as an SSE error event under HTTP 200: recorded as such, so the checks below name it.
-  if (streamed.error) return { seed, admitted: false, status: response.status, retryAfter: response.headers.get("retry-after"), error: streamed.error };
+  if (streamed.error)
+    return { seed, admitted: false, status: response.status, retryAfter: response.headers.get("retry-after"), error: streamed.error };
   return { seed, admitted: true, text: streamed.text, completionTokens: streamed.usage!.completion_tokens };
 }
 
@@ -98,7 +105,9 @@ describe(`a ramp to 4x the capacity (batch ${MAX_BATCH} + queue ${MAX_QUEUE}), h
     for (const outcome of excess) {
       expect({ seed: outcome.seed, status: outcome.status }).toEqual({ seed: outcome.seed, status: expect.toBeOneOf([429, 503]) });
       expect(outcome.retryAfter).toMatch(/^[1-9]\d*$/);
-      expect(outcome.error).toMatchObject(outcome.status === 503 ? { code: "gpu_unavailable" } : { code: "gpu_busy", type: "rate_limit_error" });
+      expect(outcome.error).toMatchObject(
+        outcome.status === 503 ? { code: "gpu_unavailable" } : { code: "gpu_busy", type: "rate_limit_error" },
+      );
     }
   });
 
@@ -123,7 +132,12 @@ describe("no waiting room (GPU_SERVICE_MAX_QUEUE=0, a valid setting)", () => {
   it("still serves up to the batch: a lone request is admitted and completes", async () => {
     const service = await startGpuService({
       secret,
-      env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_MAX_BATCH: String(MAX_BATCH), GPU_SERVICE_MAX_QUEUE: "0" },
+      env: {
+        MODEL_DIR: model.dir,
+        GPU_SERVICE_EXECUTION_PROVIDERS: "cpu",
+        GPU_SERVICE_MAX_BATCH: String(MAX_BATCH),
+        GPU_SERVICE_MAX_QUEUE: "0",
+      },
     });
     try {
       const { inference } = gpuClients(service.url, secret);

@@ -12,14 +12,20 @@ import { gzipSync } from "node:zlib";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DataType, SamplingParamsSchema, ServingStatus, TensorSchema, type Tensor } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
+import { type Running, randomSecret, rssBytes, startGpuService } from "../../processes/index.ts";
+import {
+  DataType,
+  type SamplingParamsSchema,
+  ServingStatus,
+  type Tensor,
+  TensorSchema,
+} from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { encodeTensor } from "../../shared/tensor/index.ts";
-import { randomSecret, rssBytes, startGpuService, type Running } from "../../processes/index.ts";
 import { errorOf, gpuClients, type Protocol } from "../support/gpu-client.ts";
 import { gpuMetric, waitFor } from "../support/metrics.ts";
 import { tinyModel } from "../support/models.ts";
-import { HTTP2_PREFACE, envelope, goAwayCode, grpcPost, grpcWebPost, http2Frame, rawTcp, type RawReply } from "../support/raw-grpc.ts";
+import { envelope, goAwayCode, grpcPost, grpcWebPost, HTTP2_PREFACE, http2Frame, type RawReply, rawTcp } from "../support/raw-grpc.ts";
 
 const MiB = 1024 * 1024;
 /** The service's default read limit, set explicitly: cases below are sized against it. */
@@ -61,7 +67,12 @@ afterEach(async () => {
 });
 
 type ImageInit = { key: string; pixels?: Tensor; siglipFeatures?: Tensor };
-type GenerateInit = { requestId: string; inputIds: number[]; images: ImageInit[]; sampling?: MessageInitShape<typeof SamplingParamsSchema> };
+type GenerateInit = {
+  requestId: string;
+  inputIds: number[];
+  images: ImageInit[];
+  sampling?: MessageInitShape<typeof SamplingParamsSchema>;
+};
 type Clients = ReturnType<typeof clients>;
 
 const size = () => model.manifest.vision.imageSize;
@@ -79,7 +90,8 @@ const lying = (dtype: number, shape: number[], bytes: number) => create(TensorSc
 /** A valid Generate request with `images` images (pixels attached), 4 greedy tokens. */
 function valid(images = 0, overrides: Partial<GenerateInit> = {}): GenerateInit {
   const ids = [model.manifest.tokens.bos];
-  for (let i = 0; i < images; i++) ids.push(...new Array<number>(model.manifest.vision.imageTokens).fill(model.manifest.tokens.image), 400 + i);
+  for (let i = 0; i < images; i++)
+    ids.push(...new Array<number>(model.manifest.vision.imageTokens).fill(model.manifest.tokens.image), 400 + i);
   return {
     requestId: "abuse",
     inputIds: [...ids, 300, 301],
@@ -96,19 +108,98 @@ describe("lying and malformed content: INVALID_ARGUMENT naming the problem (NOT_
   const S = size;
   const generate = (request: GenerateInit) => (c: Clients) => c.inference.generate(request);
   const cases: [string, () => (c: Clients) => Promise<unknown> | AsyncIterable<unknown>, Code, RegExp][] = [
-    ["pixels one byte short of their shape", () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [3, S(), S()], 3 * S() * S() - 1) })), Code.InvalidArgument, /bytes/],
-    ["pixels one byte over their shape", () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [3, S(), S()], 3 * S() * S() + 1) })), Code.InvalidArgument, /bytes/],
-    ["pixels declaring (2^32-1)^2 x 3 elements in 3 bytes", () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [UINT32_MAX, UINT32_MAX, 3], 3) })), Code.InvalidArgument, /limit/],
-    ["pixels declaring 4 GiB in 16 bytes", () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [65536, 65536], 16) })), Code.InvalidArgument, /limit/],
-    ["pixels with a zero dim", () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [3, 0, S()], 0) })), Code.InvalidArgument, /dim 0/],
-    ["pixels of rank 9", () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [1, 1, 1, 1, 1, 1, 3, S(), S()], 3 * S() * S()) })), Code.InvalidArgument, /9 dims/],
-    ["pixels of dtype UNSPECIFIED", () => generate(oneImage({ key: "k", pixels: lying(DataType.UNSPECIFIED, [3, S(), S()], 3 * S() * S()) })), Code.InvalidArgument, /dtype/],
-    ["pixels of an undefined dtype (99)", () => generate(oneImage({ key: "k", pixels: lying(99, [3, S(), S()], 3 * S() * S()) })), Code.InvalidArgument, /dtype/],
-    ["pixels as INT64 of the right byte size", () => generate(oneImage({ key: "k", pixels: lying(DataType.INT64, [3, S(), S() / 8], 3 * S() * S()) })), Code.InvalidArgument, /UINT8/],
-    ["SigLIP features as BFLOAT16", () => generate(oneImage({ key: "k", pixels: pixels(1), siglipFeatures: lying(DataType.BFLOAT16, features(), features()[0]! * features()[1]! * 2) })), Code.InvalidArgument, /FLOAT16/],
-    ["SigLIP features as FLOAT32", () => generate(oneImage({ key: "k", pixels: pixels(1), siglipFeatures: lying(DataType.FLOAT32, features(), features()[0]! * features()[1]! * 4) })), Code.InvalidArgument, /FLOAT16/],
-    ["an id equal to the vocabulary size", () => generate(valid(0, { inputIds: [model.manifest.tokens.bos, model.manifest.llm.vocabSize] })), Code.InvalidArgument, /vocabulary/],
-    ["the largest uint32 id", () => generate(valid(0, { inputIds: [model.manifest.tokens.bos, UINT32_MAX] })), Code.InvalidArgument, /vocabulary/],
+    [
+      "pixels one byte short of their shape",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [3, S(), S()], 3 * S() * S() - 1) })),
+      Code.InvalidArgument,
+      /bytes/,
+    ],
+    [
+      "pixels one byte over their shape",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [3, S(), S()], 3 * S() * S() + 1) })),
+      Code.InvalidArgument,
+      /bytes/,
+    ],
+    [
+      "pixels declaring (2^32-1)^2 x 3 elements in 3 bytes",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [UINT32_MAX, UINT32_MAX, 3], 3) })),
+      Code.InvalidArgument,
+      /limit/,
+    ],
+    [
+      "pixels declaring 4 GiB in 16 bytes",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [65536, 65536], 16) })),
+      Code.InvalidArgument,
+      /limit/,
+    ],
+    [
+      "pixels with a zero dim",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [3, 0, S()], 0) })),
+      Code.InvalidArgument,
+      /dim 0/,
+    ],
+    [
+      "pixels of rank 9",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.UINT8, [1, 1, 1, 1, 1, 1, 3, S(), S()], 3 * S() * S()) })),
+      Code.InvalidArgument,
+      /9 dims/,
+    ],
+    [
+      "pixels of dtype UNSPECIFIED",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.UNSPECIFIED, [3, S(), S()], 3 * S() * S()) })),
+      Code.InvalidArgument,
+      /dtype/,
+    ],
+    [
+      "pixels of an undefined dtype (99)",
+      () => generate(oneImage({ key: "k", pixels: lying(99, [3, S(), S()], 3 * S() * S()) })),
+      Code.InvalidArgument,
+      /dtype/,
+    ],
+    [
+      "pixels as INT64 of the right byte size",
+      () => generate(oneImage({ key: "k", pixels: lying(DataType.INT64, [3, S(), S() / 8], 3 * S() * S()) })),
+      Code.InvalidArgument,
+      /UINT8/,
+    ],
+    [
+      "SigLIP features as BFLOAT16",
+      () =>
+        generate(
+          oneImage({
+            key: "k",
+            pixels: pixels(1),
+            siglipFeatures: lying(DataType.BFLOAT16, features(), features()[0]! * features()[1]! * 2),
+          }),
+        ),
+      Code.InvalidArgument,
+      /FLOAT16/,
+    ],
+    [
+      "SigLIP features as FLOAT32",
+      () =>
+        generate(
+          oneImage({
+            key: "k",
+            pixels: pixels(1),
+            siglipFeatures: lying(DataType.FLOAT32, features(), features()[0]! * features()[1]! * 4),
+          }),
+        ),
+      Code.InvalidArgument,
+      /FLOAT16/,
+    ],
+    [
+      "an id equal to the vocabulary size",
+      () => generate(valid(0, { inputIds: [model.manifest.tokens.bos, model.manifest.llm.vocabSize] })),
+      Code.InvalidArgument,
+      /vocabulary/,
+    ],
+    [
+      "the largest uint32 id",
+      () => generate(valid(0, { inputIds: [model.manifest.tokens.bos, UINT32_MAX] })),
+      Code.InvalidArgument,
+      /vocabulary/,
+    ],
     ["an image-token run but no image", () => generate({ ...valid(1), images: [] }), Code.InvalidArgument, /image/],
     ["two image-token runs but one image", () => generate({ ...valid(2), images: valid(1).images }), Code.InvalidArgument, /image/],
     ["an image but no image-token run", () => generate({ ...valid(), images: valid(1).images }), Code.InvalidArgument, /image/],
@@ -117,17 +208,35 @@ describe("lying and malformed content: INVALID_ARGUMENT naming the problem (NOT_
     ["no sampling parameters", () => generate({ ...valid(), sampling: undefined }), Code.InvalidArgument, /sampling/],
     ["an image by a key the service never saw", () => generate(oneImage({ key: "never-sent" })), Code.NotFound, /never-sent/],
     ["EncodeImages with no images", () => (c) => c.inference.encodeImages({ images: [] }), Code.InvalidArgument, /empty/],
-    ["EncodeImages with an image without pixels", () => (c) => c.inference.encodeImages({ images: [{ key: "bare" }] }), Code.InvalidArgument, /pixels/],
-    ["EncodeImages with pixels declaring far more than they hold", () => (c) => c.inference.encodeImages({ images: [{ key: "k", pixels: lying(DataType.UINT8, [3, S(), S()], 10) }] }), Code.InvalidArgument, /bytes/],
-    ["Echo with a tensor declaring 2^48 elements", () => (c) => c.diagnostics.echo({ tensors: [lying(DataType.UINT8, [2 ** 24, 2 ** 24], 1)] }), Code.InvalidArgument, /limit/],
+    [
+      "EncodeImages with an image without pixels",
+      () => (c) => c.inference.encodeImages({ images: [{ key: "bare" }] }),
+      Code.InvalidArgument,
+      /pixels/,
+    ],
+    [
+      "EncodeImages with pixels declaring far more than they hold",
+      () => (c) => c.inference.encodeImages({ images: [{ key: "k", pixels: lying(DataType.UINT8, [3, S(), S()], 10) }] }),
+      Code.InvalidArgument,
+      /bytes/,
+    ],
+    [
+      "Echo with a tensor declaring 2^48 elements",
+      () => (c) => c.diagnostics.echo({ tensors: [lying(DataType.UINT8, [2 ** 24, 2 ** 24], 1)] }),
+      Code.InvalidArgument,
+      /limit/,
+    ],
   ];
   const protocols: Protocol[] = ["grpc-web", "grpc"];
 
-  it.each(protocols.flatMap((protocol) => cases.map((entry) => [protocol, ...entry] as const)))("%s: %s", async (protocol, _, call, code, message) => {
-    const error = await errorOf(call()(clients(protocol)));
-    expect(Code[error.code]).toBe(Code[code]);
-    expect(error.rawMessage).toMatch(message);
-  });
+  it.each(protocols.flatMap((protocol) => cases.map((entry) => [protocol, ...entry] as const)))(
+    "%s: %s",
+    async (protocol, _, call, code, message) => {
+      const error = await errorOf(call()(clients(protocol)));
+      expect(Code[error.code]).toBe(Code[code]);
+      expect(error.rawMessage).toMatch(message);
+    },
+  );
 });
 
 describe("the shared secret: UNAUTHENTICATED before any work, on every protocol", () => {
@@ -156,7 +265,9 @@ describe("the shared secret: UNAUTHENTICATED before any work, on every protocol"
     ["Bearer with no token", "Bearer "],
   ])("%s in the Authorization header", async (_, authorization) => {
     for (const post of [grpcWebPost.bind(null, gpu.url), grpcPost.bind(null, gpu.grpcPort)]) {
-      expect((await post("/deepseek_vl.v1.InferenceService/Health", envelope(new Uint8Array(0)), { authorization })).grpcStatus).toBe(Code.Unauthenticated);
+      expect((await post("/deepseek_vl.v1.InferenceService/Health", envelope(new Uint8Array(0)), { authorization })).grpcStatus).toBe(
+        Code.Unauthenticated,
+      );
     }
   });
 
@@ -191,12 +302,28 @@ describe("broken gRPC frames on the gRPC-web (HTTP/1.1) and gRPC (h2c) endpoints
     ["a length prefix larger than the body", () => ({ body: envelope(new Uint8Array(10), { declaredLength: 100 }) }), Code.InvalidArgument],
     ["a body shorter than a length prefix", () => ({ body: Uint8Array.of(0, 0, 0) }), Code.InvalidArgument],
     ["a declared length of 4 GiB", () => ({ body: envelope(new Uint8Array(16), { declaredLength: UINT32_MAX }) }), Code.ResourceExhausted],
-    ["a declared length one byte over the read limit", () => ({ body: envelope(new Uint8Array(16), { declaredLength: READ_MAX_BYTES + 1 }) }), Code.ResourceExhausted],
+    [
+      "a declared length one byte over the read limit",
+      () => ({ body: envelope(new Uint8Array(16), { declaredLength: READ_MAX_BYTES + 1 }) }),
+      Code.ResourceExhausted,
+    ],
     ["a message with an invalid wire type", () => ({ body: envelope(Uint8Array.of(0x0f, 0x01, 0x02, 0x03)) }), Code.Internal],
-    ["a message whose field promises more bytes than it holds", () => ({ body: envelope(Uint8Array.of(0x0a, 0x64, 0x01, 0x02)) }), Code.Internal],
+    [
+      "a message whose field promises more bytes than it holds",
+      () => ({ body: envelope(Uint8Array.of(0x0a, 0x64, 0x01, 0x02)) }),
+      Code.Internal,
+    ],
     ["the compressed flag without a grpc-encoding", () => ({ body: envelope(gzipSync(empty), { flags: 1 }) }), Code.Internal],
-    ["an unsupported grpc-encoding", () => ({ body: envelope(empty, { flags: 1 }), headers: { "grpc-encoding": "snappy" } }), Code.Unimplemented],
-    ["a gzip bomb inflating past the read limit", () => ({ body: envelope(gzipBomb(), { flags: 1 }), headers: { "grpc-encoding": "gzip" } }), Code.ResourceExhausted],
+    [
+      "an unsupported grpc-encoding",
+      () => ({ body: envelope(empty, { flags: 1 }), headers: { "grpc-encoding": "snappy" } }),
+      Code.Unimplemented,
+    ],
+    [
+      "a gzip bomb inflating past the read limit",
+      () => ({ body: envelope(gzipBomb(), { flags: 1 }), headers: { "grpc-encoding": "gzip" } }),
+      Code.ResourceExhausted,
+    ],
     ["no message at all", () => ({ body: empty }), Code.Unimplemented],
     ["two messages for one request", () => ({ body: Buffer.concat([envelope(empty), envelope(empty)]) }), Code.Unimplemented],
     ["a deadline over the service's maximum", () => ({ body: envelope(empty), headers: { "grpc-timeout": "601S" } }), Code.InvalidArgument],
@@ -206,23 +333,31 @@ describe("broken gRPC frames on the gRPC-web (HTTP/1.1) and gRPC (h2c) endpoints
     ["gRPC", (path, { body, headers }) => grpcPost(gpu.grpcPort, path, body, { authorization: `Bearer ${secret}`, ...headers })],
   ];
   const matrix = transports.flatMap(([transport, post]) =>
-    [HEALTH, GENERATE].flatMap((path) => frames.map(([name, frame, code]) => [transport, path.split("/").pop()!, name, post, path, frame, code] as const)),
+    [HEALTH, GENERATE].flatMap((path) =>
+      frames.map(([name, frame, code]) => [transport, path.split("/").pop()!, name, post, path, frame, code] as const),
+    ),
   );
 
   it.each(matrix)("%s %s: %s", async (_, _method, _name, post, path, frame, code) => {
     const reply = await post(path, frame());
     // The message rides along so that a wrong code shows what the service said.
-    expect({ http: reply.httpStatus, code: Code[reply.grpcStatus!], message: reply.grpcMessage }).toMatchObject({ http: 200, code: Code[code] });
+    expect({ http: reply.httpStatus, code: Code[reply.grpcStatus!], message: reply.grpcMessage }).toMatchObject({
+      http: 200,
+      code: Code[code],
+    });
   });
 
   it.each(transports)("%s: a content type that is not gRPC gets HTTP 415", async (_, post) => {
     expect((await post(HEALTH, { body: envelope(empty), headers: { "content-type": "text/plain" } })).httpStatus).toBe(415);
   });
 
-  it.each(transports)("%s: an unknown method gets UNIMPLEMENTED (or HTTP 404, which gRPC clients read as UNIMPLEMENTED)", async (_, post) => {
-    const reply = await post("/deepseek_vl.v1.InferenceService/Nope", { body: envelope(empty) });
-    expect(reply.grpcStatus ?? (reply.httpStatus === 404 ? Code.Unimplemented : reply.httpStatus)).toBe(Code.Unimplemented);
-  });
+  it.each(transports)(
+    "%s: an unknown method gets UNIMPLEMENTED (or HTTP 404, which gRPC clients read as UNIMPLEMENTED)",
+    async (_, post) => {
+      const reply = await post("/deepseek_vl.v1.InferenceService/Nope", { body: envelope(empty) });
+      expect(reply.grpcStatus ?? (reply.httpStatus === 404 ? Code.Unimplemented : reply.httpStatus)).toBe(Code.Unimplemented);
+    },
+  );
 
   it("30 requests at once declaring just under the read limit, then cut short: each INVALID_ARGUMENT, memory bounded meanwhile", async () => {
     const writers: WritableStreamDefaultWriter<Uint8Array>[] = [];
@@ -253,7 +388,9 @@ describe("broken HTTP/2 on the h2c port: the connection is closed, the service s
   it("bytes that are not the HTTP/2 connection preface", async () => {
     const garbage = Uint8Array.from({ length: 64 }, (_, i) => (i * 97 + 13) & 0xff);
     expect((await rawTcp(gpu.grpcPort, garbage)).closedByServer).toBe(true);
-    expect((await rawTcp(gpu.grpcPort, "POST /deepseek_vl.v1.InferenceService/Health HTTP/1.1\r\nHost: x\r\n\r\n")).closedByServer).toBe(true);
+    expect((await rawTcp(gpu.grpcPort, "POST /deepseek_vl.v1.InferenceService/Health HTTP/1.1\r\nHost: x\r\n\r\n")).closedByServer).toBe(
+      true,
+    );
   });
 
   it("a DATA frame on stream 0: GOAWAY with PROTOCOL_ERROR (RFC 9113 §6.1)", async () => {

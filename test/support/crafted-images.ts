@@ -50,7 +50,13 @@ export function ihdr({ width, height, bitDepth = 8, colorType = 2, interlace = 0
 }
 
 /** Unfiltered 8-bit scanlines: each row a filter-type byte (0 unless given) and `width * channels` samples. */
-export function scanlines(width: number, height: number, channels: number, sample: (x: number, y: number, c: number) => number, filterType = 0): Uint8Array {
+export function scanlines(
+  width: number,
+  height: number,
+  channels: number,
+  sample: (x: number, y: number, c: number) => number,
+  filterType = 0,
+): Uint8Array {
   const stride = width * channels + 1;
   const rows = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
@@ -100,7 +106,7 @@ export async function webpPhoto(width: number, height: number, seed = 1): Promis
   return new Uint8Array(await encodeWebp(rgbaImage(width, height, seed), { quality: 80 }));
 }
 
-export type JpegSegment = { marker: number; /** offset of the 0xFF */ at: number; /** offset after the segment */ end: number };
+export type JpegSegment = { marker: number /** offset of the 0xFF */; at: number /** offset after the segment */; end: number };
 
 /** The marker segments of a JPEG from SOI up to and including the first SOS (T.81 B.1.1). */
 export function jpegSegments(bytes: Uint8Array): JpegSegment[] {
@@ -124,7 +130,10 @@ export function jpegSegment(bytes: Uint8Array, marker: number): JpegSegment {
 }
 
 /** The JPEG with its frame header (SOF0) rewritten: marker, precision, declared size, component count. */
-export function withFrame(bytes: Uint8Array, frame: { marker?: number; precision?: number; width?: number; height?: number; components?: number }): Uint8Array {
+export function withFrame(
+  bytes: Uint8Array,
+  frame: { marker?: number; precision?: number; width?: number; height?: number; components?: number },
+): Uint8Array {
   const out = bytes.slice();
   const { at } = jpegSegment(bytes, 0xc0);
   // SOFn: FF Cn, length (2), precision, height (2), width (2), component count.
@@ -179,7 +188,10 @@ export function vp8Frame(width: number, height: number, payload: Uint8Array): Ui
 
 /** Small files of the formats the edge does not take, by their magic bytes. */
 export const OTHER_FORMATS = {
-  gif: concat(ascii("GIF89a"), Uint8Array.of(1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255, 0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, 0x3b)),
+  gif: concat(
+    ascii("GIF89a"),
+    Uint8Array.of(1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255, 0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, 0x3b),
+  ),
   bmp: concat(ascii("BM"), new Uint8Array(60)),
   svg: ascii('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>'),
   heic: concat(Uint8Array.of(0, 0, 0, 24), ascii("ftypheic"), new Uint8Array(12)),

@@ -17,7 +17,10 @@ const png = pngPhoto(32, 24);
 function route(path: string, response: ServerResponse): void {
   const redirect = (location: string): void => void response.writeHead(302, { location }).end();
   const hops = /^\/redirect\/(\d+)$/.exec(path);
-  if (hops) return redirect(Number(hops[1]) === 0 ? `https://${HOSTILE_IMAGE_HOST}/image` : `https://${HOSTILE_IMAGE_HOST}/redirect/${Number(hops[1]) - 1}`);
+  if (hops)
+    return redirect(
+      Number(hops[1]) === 0 ? `https://${HOSTILE_IMAGE_HOST}/image` : `https://${HOSTILE_IMAGE_HOST}/redirect/${Number(hops[1]) - 1}`,
+    );
   switch (path) {
     case "/image":
       return void response.writeHead(200, { "content-type": "image/png", "content-length": png.length }).end(png);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { ensureDefaultModel } from "../../converter/index.ts";
-import type { Manifest } from "../../shared/manifest/index.ts";
 import { ROOT } from "../../processes/index.ts";
+import type { Manifest } from "../../shared/manifest/index.ts";
 
 /** A tiny converted model set (generated once, reused by every test file; git-ignored). */
 export async function tinyModel(kind: "hybrid" | "siglip"): Promise<{ dir: string; manifest: Manifest }> {

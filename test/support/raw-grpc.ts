@@ -93,7 +93,13 @@ export function grpcPost(port: number, path: string, body: Uint8Array, headers: 
 export const HTTP2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /** One HTTP/2 frame (RFC 9113 §4.1); `declaredLength` lies about the payload's length when given. */
-export function http2Frame(type: number, flags: number, streamId: number, payload: Uint8Array, declaredLength = payload.length): Uint8Array {
+export function http2Frame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Uint8Array,
+  declaredLength = payload.length,
+): Uint8Array {
   const frame = new Uint8Array(9 + payload.length);
   const view = new DataView(frame.buffer);
   view.setUint8(0, declaredLength >>> 16);

@@ -3,8 +3,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { prepareEdgeAssets, type Running, randomSecret, startEdge, startGpuService } from "../../processes/index.ts";
 import type { Manifest } from "../../shared/manifest/index.ts";
-import { prepareEdgeAssets, randomSecret, startEdge, startGpuService, type Running } from "../../processes/index.ts";
 import { tinyModel } from "./models.ts";
 
 export type TestSystem = {
@@ -34,7 +34,10 @@ export async function startTestSystem(
     await prepareEdgeAssets(model.dir, assets);
     const gpu = await startGpuService({ secret, env: { MODEL_DIR: model.dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", ...options.gpuEnv } });
     started.push(gpu);
-    const edge = await startEdge({ GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, ...options.edgeVars }, { assetsDir: assets });
+    const edge = await startEdge(
+      { GPU_SERVICE_URL: gpu.url, GPU_SERVICE_SECRET: secret, API_KEYS: apiKey, ...options.edgeVars },
+      { assetsDir: assets },
+    );
     started.push(edge);
     return { edge, gpu, model, apiKey, secret, stop };
   } catch (error) {

@@ -8,7 +8,20 @@ const EXIF_PREFIX = ascii("Exif\0\0");
 
 /** Bytes per value of each TIFF field type Pillow reads; other types are skipped, as Pillow skips them. */
 const TYPE_SIZES: Readonly<Record<number, number>> = {
-  1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8,
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+  16: 8,
 };
 
 /** Orientation 1..8 from a tag value; anything else (absent, not a number, out of range) is none. */

@@ -64,9 +64,6 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
 export function assertPixelCount(header: ImageHeader, maxPixels: number): void {
   const pixels = header.width * header.height;
   if (pixels > maxPixels) {
-    throw new ImageError(
-      "too_many_pixels",
-      `image is ${header.width}x${header.height} = ${pixels} pixels, over the limit of ${maxPixels}`,
-    );
+    throw new ImageError("too_many_pixels", `image is ${header.width}x${header.height} = ${pixels} pixels, over the limit of ${maxPixels}`);
   }
 }

@@ -11,7 +11,7 @@ const CB_B = Int32Array.from({ length: 256 }, (_, i) => (fix(1.772) * (i - 128) 
 const CR_G = Int32Array.from({ length: 256 }, (_, i) => -fix(0.71414) * (i - 128));
 const CB_G = Int32Array.from({ length: 256 }, (_, i) => -fix(0.34414) * (i - 128) + ONE_HALF);
 
-const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+const clamp = (v: number) => (v < 0 ? 0 : Math.min(v, 255));
 
 /** Pillow's CMYK -> RGB (Convert.c cmyk2rgb) for one ink: `255 - k`, less the ink scaled by it, rounded. */
 function ink(value: number, notBlack: number): number {

@@ -11,9 +11,8 @@ import { DECODED_FRAMES, frameHeader, segments } from "./jpeg-structure.ts";
 
 /** Zigzag position -> natural (row-major) position in an 8x8 block. */
 const NATURAL_ORDER = Uint8Array.from([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
-  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54,
-  47, 55, 62, 63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57,
+  50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ]);
 
 const ADOBE = ascii("Adobe");
@@ -307,9 +306,7 @@ function readScan(
   const end = frame.progressive ? payload[at + 1]! : 63;
   const high = frame.progressive ? payload[at + 2]! >> 4 : 0;
   const low = frame.progressive ? payload[at + 2]! & 15 : 0;
-  const valid = frame.progressive
-    ? start <= end && end <= 63 && (start === 0 ? end === 0 : count === 1) && low <= 13
-    : start === 0;
+  const valid = frame.progressive ? start <= end && end <= 63 && (start === 0 ? end === 0 : count === 1) && low <= 13 : start === 0;
   if (!valid) throw corrupt("scan has an invalid spectral selection");
   return { components, dc, ac, start, end, high, low };
 }
@@ -478,9 +475,7 @@ function descale(x: number, n: number): number {
  * The post-IDCT range limit (jdmaster.c prepare_range_limit_table), indexed by the descaled value
  * masked to 10 bits: -128..127 -> 0..255, larger values -> 255, smaller -> 0, wrapping beyond.
  */
-const RANGE_LIMIT = Uint8Array.from({ length: 1024 }, (_, i) =>
-  i < 128 ? i + 128 : i < 512 ? 255 : i < 896 ? 0 : i - 896,
-);
+const RANGE_LIMIT = Uint8Array.from({ length: 1024 }, (_, i) => (i < 128 ? i + 128 : i < 512 ? 255 : i < 896 ? 0 : i - 896));
 
 /**
  * One 1-D pass of the ISLOW IDCT over 8 values `input[at + k * step]`, outputs (before descaling)

@@ -9,12 +9,21 @@ const EXIF = ascii("Exif\0");
 
 /** Frame types decoded: Huffman-coded baseline, extended and progressive DCT. */
 export const DECODED_FRAMES: Readonly<Record<number, string>> = {
-  0xc0: "baseline", 0xc1: "extended", 0xc2: "progressive",
+  192: "baseline",
+  193: "extended",
+  194: "progressive",
 };
 const OTHER_FRAMES: Readonly<Record<number, string>> = {
-  0xc3: "lossless", 0xc5: "hierarchical", 0xc6: "hierarchical", 0xc7: "hierarchical",
-  0xc9: "arithmetic-coded", 0xca: "arithmetic-coded", 0xcb: "arithmetic-coded",
-  0xcd: "hierarchical", 0xce: "hierarchical", 0xcf: "hierarchical",
+  195: "lossless",
+  197: "hierarchical",
+  198: "hierarchical",
+  199: "hierarchical",
+  201: "arithmetic-coded",
+  202: "arithmetic-coded",
+  203: "arithmetic-coded",
+  205: "hierarchical",
+  206: "hierarchical",
+  207: "hierarchical",
 };
 
 export interface FrameComponent {

@@ -40,7 +40,10 @@ export async function decodePng(png: PngStructure): Promise<RgbImage> {
     const rowBytes = Math.ceil((passWidth * bitsPerPixel) / 8);
     return [{ x0, y0, dx, dy, width: passWidth, height: passHeight, rowBytes }];
   });
-  const raw = await inflate(png.idat, passes.reduce((n, p) => n + p.height * (p.rowBytes + 1), 0));
+  const raw = await inflate(
+    png.idat,
+    passes.reduce((n, p) => n + p.height * (p.rowBytes + 1), 0),
+  );
   const out = new Uint8Array(width * height * 3);
   const palette = paletteTable(png.palette);
   const filterStride = Math.max(1, bitsPerPixel >> 3);

@@ -170,7 +170,11 @@ function infoOrientation(info: Info): Orientation | undefined {
 
 /** ImageMagick's hex text profile: three header lines, then hex digits split over lines. */
 function rawProfileBytes(text: string): Uint8Array | undefined {
-  const hex = text.split("\n").slice(3).join("").replace(/[\t\n\v\f\r ]/g, "");
+  const hex = text
+    .split("\n")
+    .slice(3)
+    .join("")
+    .replace(/[\t\n\v\f\r ]/g, "");
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
