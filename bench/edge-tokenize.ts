@@ -1,6 +1,6 @@
 // Tokenization of a 2k-token prompt inside workerd (normalize the OpenAI messages, render the `deepseek` template,
 // byte-level BPE), with a real DeepSeek-family vocabulary: DeepSeek-V3's tokenizer re-laid to DeepSeek-VL's
-// special ids (edge/prompt/test-tokenizer.ts); the tiny model's tokenizer is too small to be representative.
+// special ids (test/support/test-tokenizer.ts); the tiny model's tokenizer is too small to be representative.
 // The BPE keeps a per-isolate cache of the words it has seen, so both ends are measured: a prompt whose words
 // are all cached, and prompts made only of words the isolate has never seen.
 import { readFile } from "node:fs/promises";
@@ -90,7 +90,7 @@ export type TokenizeOptions = { rounds?: number; iterations?: number; constructi
 export async function tokenizeBenchmark(options: TokenizeOptions = {}): Promise<BenchmarkResult> {
   const { rounds = 15, iterations = 5, constructionRounds = 3 } = options;
   // Loaded here, not with the module: the vocabulary takes seconds to import, and other benchmarks never need it.
-  const { vlTokenizerJson } = await import("../edge/prompt/test-tokenizer.ts");
+  const { vlTokenizerJson } = await import("../test/support/test-tokenizer.ts");
   const json = vlTokenizerJson();
   const tokenizer = new ChatTokenizer(json);
   const natural = naturalPrompt(await readFile(join(ROOT, "README.md"), "utf8"), tokenizer, PROMPT_TOKENS);

@@ -4,7 +4,7 @@ import type { Manifest } from "../../shared/manifest/index.ts";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
 import type { GpuClients } from "../gpu/index.ts";
 import { createSiglipEncoder, type SiglipEncoder, workerdOrtWasm } from "../siglip/index.ts";
-import type { PreparedImage } from "./images.ts";
+import type { PreparedImage } from "./image-keys.ts";
 
 /** Computes SigLIP features (fp16 bits, [576, featureDim]) for images the caches do not hold. */
 export type FeatureSource = (images: PreparedImage[]) => Promise<Uint16Array[]>;

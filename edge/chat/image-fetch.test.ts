@@ -5,9 +5,10 @@
 // checks, redirect handling, caps, timeouts, workerd's own fetch and streams) is the product's code.
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { ApiError } from "../errors.ts";
-import { type ImageLimits, imageBytes } from "./images.ts";
+import type { ImageFetchLimits } from "./image-fetch.ts";
+import { imageBytes } from "./image-source.ts";
 
-const LIMITS: ImageLimits = { maxPixels: 4 * 1024 * 1024, fetchMaxBytes: 256 * 1024, fetchTimeoutMs: 500 };
+const LIMITS: ImageFetchLimits = { fetchMaxBytes: 256 * 1024, fetchTimeoutMs: 500 };
 const { origin, host: HOSTILE_IMAGE_HOST } = inject("hostileImageServer");
 const realFetch = globalThis.fetch;
 

@@ -1,16 +1,7 @@
-export { type CompletionEvent, type CompletionFinish, collectCompletion, completionEvents } from "./completion.ts";
-export { EdgeEncoderCache, edgeFeatureSource, FeatureCache, type FeatureSource, gpuFeatureSource } from "./features.ts";
-export {
-  createFileKeys,
-  type FileKeys,
-  type ImageLimits,
-  imageBytes,
-  isPrivateHost,
-  PREPROCESS_VERSION,
-  type PreparedImage,
-  prepareImage,
-} from "./images.ts";
-export { type ChatAnswerIdentity, chatAnswerIdentity, chatChunk, chatCompletion, usageChunk, usageOf } from "./openai-shapes.ts";
-export { type ChatRequest, readChatRequest } from "./request.ts";
-export { type Completion, type CompletionContext, type CompletionInput, runCompletion } from "./run-completion.ts";
-export { generate, HeldKeys, type UpstreamRequest } from "./upstream.ts";
+export { collectCompletion } from "./completion.ts";
+export { EdgeEncoderCache, type FeatureCache } from "./features.ts";
+export { createFileKeys, type FileKeys } from "./image-keys.ts";
+export { chatAnswerIdentity, chatChunk, chatCompletion, usageChunk } from "./openai-shapes.ts";
+export { readChatRequest } from "./request.ts";
+export { runCompletion } from "./run-completion.ts";
+export { HeldKeys } from "./upstream.ts";

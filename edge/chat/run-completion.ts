@@ -7,7 +7,8 @@ import { checkTokenLimit, fromOpenAiMessages, renderPrompt, tokenize } from "../
 import { followSignal } from "../signals.ts";
 import { type CompletionEvent, completionEvents } from "./completion.ts";
 import { edgeFeatureSource, FeatureCache, gpuFeatureSource } from "./features.ts";
-import { imageBytes, prepareImage } from "./images.ts";
+import { prepareImage } from "./image-keys.ts";
+import { imageBytes } from "./image-source.ts";
 import { generate } from "./upstream.ts";
 
 /** The reference's sampling default: transformers' GenerationConfig top_k 50 applies whenever sampling. */
@@ -86,7 +87,7 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
   const { maxImagePixels: maxPixels, imageFetchMaxBytes: fetchMaxBytes, imageFetchTimeoutMs: fetchTimeoutMs } = config;
   const images = [];
   for (const [index, url] of imageUrls.entries()) {
-    const bytes = await imageBytes(url, index, input.attachments, { maxPixels, fetchMaxBytes, fetchTimeoutMs }, abort.signal);
+    const bytes = await imageBytes(url, index, input.attachments, { fetchMaxBytes, fetchTimeoutMs }, abort.signal);
     const decoding = { wasm: workerdCodecWasm, maxPixels, codecs: isolate.codecs };
     images.push(await prepareImage(isolate.fileKeys, bytes, index, manifest, decoding, config.cacheKeySalt));
   }

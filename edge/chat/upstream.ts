@@ -4,7 +4,7 @@ import { DataType, type GenerateResponse, type SamplingParams } from "../../shar
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { encodeTensor } from "../../shared/tensor/index.ts";
 import type { GpuClients } from "../gpu/index.ts";
-import type { PreparedImage } from "./images.ts";
+import type { PreparedImage } from "./image-keys.ts";
 
 /** Keys the GPU service is believed to hold in its encoder cache (bounded; a wrong belief costs one resend). */
 export class HeldKeys {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 
-import { expandToSquare, ImageError, padColour, preprocess, type RgbImage, resizeBicubic, targetSize } from "./index.ts";
+import { ImageError, padColour, preprocess, type RgbImage, resizeBicubic, targetSize } from "./index.ts";
+import { expandToSquare } from "./square.ts";
 
 // Runs inside workerd. Byte parity with Pillow over many images lives in test/pillow (Node + Python);
 // the Pillow outputs below were produced by Pillow 9.4 `Image.resize(size, Image.BICUBIC)`.

@@ -1,4 +1,4 @@
-import { uprightPixels } from "./decode/orientation.ts";
+import { uprightPixels } from "./orientation.ts";
 import { padColour } from "./pad-colour.ts";
 import { resizeView } from "./resize-bicubic.ts";
 import type { RgbImage } from "./rgb-image.ts";

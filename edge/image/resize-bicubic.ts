@@ -1,5 +1,5 @@
-import { uprightPixels } from "./decode/orientation.ts";
 import { ImageError } from "./errors.ts";
+import { uprightPixels } from "./orientation.ts";
 import { type Canvas, copyView, type PixelView } from "./pixel-view.ts";
 import { isPositiveInteger, type RgbImage } from "./rgb-image.ts";
 

@@ -2,8 +2,8 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { describe, expect, test } from "vitest";
 
 import { byteToUnicode } from "../../converter/fixture/tokenizer.ts";
+import { vlTokenizerJson } from "../../test/support/test-tokenizer.ts";
 import { ChatTokenizer, type DetokenizerOptions, IncrementalDetokenizer, PromptError, type TextDelta } from "./index.ts";
-import { vlTokenizerJson } from "./test-tokenizer.ts";
 
 const BOS = 100000;
 const EOS = 100001;

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
 
 import { tokenizerJson as converterFixtureTokenizerJson } from "../../converter/fixture/tokenizer.ts";
+import { v3Reference, vlTokenizerJson } from "../../test/support/test-tokenizer.ts";
 import { ChatTokenizer, PromptError, renderPrompt, type TokenFacts, TokenizerCache, tokenize } from "./index.ts";
-import { v3Reference, vlTokenizerJson } from "./test-tokenizer.ts";
 
 // Reference §7/§8.2 values, written out rather than imported.
 const BOS = 100000;

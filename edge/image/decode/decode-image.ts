@@ -1,10 +1,10 @@
 import { ImageError } from "../errors.ts";
+import { uprightImage } from "../orientation.ts";
 import { isPositiveInteger, type Pixels, type RgbImage } from "../rgb-image.ts";
 import { type CodecInstances, type CodecWasm, createCodecInstances, decodeJpegWithWasmCodec, decodeWebpWithWasmCodec } from "./codecs.ts";
 import { assertPixelCount, readContainer } from "./header.ts";
 import { decodeJpegInTypeScript } from "./jpeg-color.ts";
 import { hasEndOfImage, type JpegFrame } from "./jpeg-structure.ts";
-import { uprightImage } from "./orientation.ts";
 import { decodePng } from "./png-decode.ts";
 
 /**

@@ -1,7 +1,5 @@
+import type { Orientation } from "../orientation.ts";
 import { ascii, dataView, startsWith } from "./bytes.ts";
-
-/** EXIF orientation: how the stored pixels must be flipped or turned for display (TIFF tag 0x0112). */
-export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
 const ORIENTATION_TAG = 0x0112;
 const EXIF_PREFIX = ascii("Exif\0\0");

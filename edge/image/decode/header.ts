@@ -1,6 +1,7 @@
 import { ImageError } from "../errors.ts";
+import type { Orientation } from "../orientation.ts";
 import { ascii, startsWith } from "./bytes.ts";
-import { exifOrientationValue, type Orientation, toOrientation } from "./exif.ts";
+import { exifOrientationValue, toOrientation } from "./exif.ts";
 import { type JpegFrame, readJpegFrame } from "./jpeg-structure.ts";
 import { PNG_SIGNATURE, type PngStructure, readPngStructure } from "./png-structure.ts";
 import { readWebpStructure } from "./webp-structure.ts";

@@ -1,6 +1,7 @@
 import { ImageError } from "../errors.ts";
+import type { Orientation } from "../orientation.ts";
 import { dataView, latin1, startsWith } from "./bytes.ts";
-import { exifOrientationValue, type Orientation, toOrientation } from "./exif.ts";
+import { exifOrientationValue, toOrientation } from "./exif.ts";
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

@@ -1,6 +1,7 @@
 import { ImageError } from "../errors.ts";
+import type { Orientation } from "../orientation.ts";
 import { ascii, dataView, startsWith } from "./bytes.ts";
-import { exifOrientationValue, type Orientation, toOrientation } from "./exif.ts";
+import { exifOrientationValue, toOrientation } from "./exif.ts";
 
 const RIFF = ascii("RIFF");
 const WEBP = ascii("WEBP");

@@ -1,6 +1,8 @@
-import { copyView, type PixelView } from "../pixel-view.ts";
-import { assertRgbImage, type Pixels, type RgbImage } from "../rgb-image.ts";
-import type { Orientation } from "./exif.ts";
+import { copyView, type PixelView } from "./pixel-view.ts";
+import { assertRgbImage, type Pixels, type RgbImage } from "./rgb-image.ts";
+
+/** EXIF orientation: how the stored pixels must be flipped or turned for display (TIFF tag 0x0112). */
+export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
 /**
  * How each orientation turns the stored pixels upright: `swap` when upright x runs along the stored

