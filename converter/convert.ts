@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { graphFileName, graphsOf, type Manifest, ManifestSchema, type ModelDtype } from "../shared/manifest/index.ts";
+import { FORMAT_VERSION, graphFileName, graphsOf, type Manifest, ManifestSchema, type ModelDtype } from "../shared/manifest/index.ts";
 import { Checkpoint, CheckpointError, expectedTensors, type ModelSpec, parseConfig, validateTensors } from "./checkpoint/index.ts";
 import { buildGraph, type DecoderOptions } from "./graphs/index.ts";
 import { writeModel } from "./onnx/index.ts";
@@ -152,7 +152,7 @@ export async function convertCheckpoint(checkpointDir: string, modelDir: string,
     const l = spec.llm;
     const manifest = ManifestSchema.parse({
       format: "deepseek-vl-onnx",
-      formatVersion: 1,
+      formatVersion: FORMAT_VERSION,
       kind: spec.kind,
       name: options.name ?? basename(resolve(checkpointDir)),
       revision: await revisionOf(staging, files),

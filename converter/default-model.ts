@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Manifest, parseManifest } from "../shared/manifest/index.ts";
+import { FORMAT_VERSION, type Manifest, parseManifest } from "../shared/manifest/index.ts";
 import { convertCheckpoint } from "./convert.ts";
 import { type FixtureKind, writeFixture } from "./fixture/index.ts";
 
@@ -16,13 +16,14 @@ export interface DefaultModelOptions {
  */
 export async function ensureDefaultModel(dir: string, options: DefaultModelOptions = {}): Promise<Manifest> {
   const existing = await readFile(join(dir, "manifest.json"), "utf8").catch(() => undefined);
-  if (existing !== undefined) return parseManifest(existing);
+  // A default model of an older format is regenerated: nothing but this function writes it.
+  if (existing !== undefined && JSON.parse(existing).formatVersion === FORMAT_VERSION) return parseManifest(existing);
   const kind = options.kind ?? "hybrid";
   const scratch = await mkdtemp(join(tmpdir(), "deepseek-vl-fixture-"));
   const checkpoint = join(scratch, `tiny-${kind}`);
   try {
     await writeFixture(checkpoint, { kind, size: "tiny", seed: options.seed ?? 0 });
-    return await convertCheckpoint(checkpoint, dir, { dtypes: ["fp32"], name: `deepseek-vl-tiny-${kind}` });
+    return await convertCheckpoint(checkpoint, dir, { dtypes: ["fp32"], name: `deepseek-vl-tiny-${kind}`, overwrite: true });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -17,7 +17,7 @@ const SYS =
 // A model directory as the converter writes it: manifest.json naming the tokenizer, whose specials sit at the VL ids.
 const manifest = ManifestSchema.parse({
   format: "deepseek-vl-onnx",
-  formatVersion: 1,
+  formatVersion: 2,
   kind: "siglip",
   name: "fixture",
   revision: "0".repeat(64),

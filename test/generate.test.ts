@@ -135,7 +135,10 @@ describe("ModelInfo", () => {
       sam_encoder: "cpu",
       aligner: "cpu",
       embed_tokens: "cpu",
-      decoder_model_merged: "cpu",
+      decoder_serving: "cpu",
+      kv_select: "cpu",
+      kv_join: "cpu",
+      logits_rows: "cpu",
     });
   });
 });

@@ -1,8 +1,9 @@
-import { GRAPH_IO, type GraphName, type ModelDtype } from "../../shared/manifest/index.ts";
+import { GRAPH_IO, type GraphName, type ModelDtype, servingTopK } from "../../shared/manifest/index.ts";
 import type { Checkpoint, ModelSpec } from "../checkpoint/index.ts";
 import { type GraphBuilder, GraphError } from "../onnx/index.ts";
 import { aligner } from "./aligner.ts";
-import { type DecoderOptions, decoder, embedTokens } from "./llama.ts";
+import { kvJoin, kvSelect, logitsRows } from "./kv.ts";
+import { type DecoderOptions, decoder, embedTokens, servingDecoder } from "./llama.ts";
 import { floatType, Layers } from "./ops.ts";
 import { samTower } from "./sam.ts";
 import { siglipTower } from "./siglip.ts";
@@ -54,6 +55,18 @@ export function buildGraph(
       break;
     case "decoder_model_merged":
       decoder(l, spec.llm, options.decoder ?? { logits: "last" });
+      break;
+    case "decoder_serving":
+      servingDecoder(l, spec.llm, servingTopK(spec.llm.vocabSize));
+      break;
+    case "kv_select":
+      kvSelect(l, spec.llm);
+      break;
+    case "kv_join":
+      kvJoin(l, spec.llm);
+      break;
+    case "logits_rows":
+      logitsRows(l, spec.llm);
       break;
   }
   return g;

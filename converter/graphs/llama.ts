@@ -41,6 +41,9 @@ export function embedTokens(l: Layers, llm: LlmSpec): void {
   g.output(g.op("Gather", [table, ids], { axis: 0 }), outputs.embeds, l.act, ["batch_size", "sequence_length", llm.hiddenSize]);
 }
 
+const BATCH = "batch_size";
+const BOOL = 9;
+
 /**
  * The LLaMA decoder with KV cache (reference §6): inputs_embeds, attention_mask [B,P+T], position_ids,
  * past_key_values.{i}.key/.value [B,kvHeads,P,headDim] -> logits and present.{i}.key/.value. The graph
@@ -49,32 +52,70 @@ export function embedTokens(l: Layers, llm: LlmSpec): void {
  */
 export function decoder(l: Layers, llm: LlmSpec, options: DecoderOptions): void {
   const g = l.g;
-  const { hiddenSize: hidden, numHeads: heads, numKeyValueHeads: kvHeads, headDim } = llm;
-  const batch = "batch_size";
   const { inputs, outputs } = GRAPH_IO.decoder_model_merged;
-  const embeds = g.input(inputs.embeds, l.act, [batch, "sequence_length", hidden]);
-  const mask = g.input(inputs.attentionMask, "int64", [batch, "total_sequence_length"]);
-  const positions = g.input(inputs.positions, "int64", [batch, "sequence_length"]);
+  const mask = g.input(inputs.attentionMask, "int64", [BATCH, "total_sequence_length"]);
+  const { logits, presents } = decoderLayers(l, llm, inputs, options.logits, () => l.unsqueeze(g.op("Cast", [mask], { to: BOOL }), [1, 2]));
+  g.output(logits, outputs.logits, l.act, [BATCH, options.logits === "last" ? 1 : "sequence_length", llm.vocabSize]);
+  outputPresents(l, llm, presents);
+}
+
+/**
+ * The decoder the GPU service runs (converter/README.md): the same layers, but each row's padding is one
+ * number, `padding` [B] (its first `padding[b]` key columns are hidden), so a decode step's inputs do not grow
+ * with the context; and beside the last position's logits it emits what the sampler needs: the `topK` largest
+ * logits (float32, descending) with their ids, and the row's log-sum-exp, so the host need not read the whole
+ * vocabulary each step.
+ */
+export function servingDecoder(l: Layers, llm: LlmSpec, topK: number): void {
+  const g = l.g;
+  const { inputs, outputs } = GRAPH_IO.decoder_serving;
+  const padding = g.input(inputs.padding, "int64", [BATCH]);
+  const { logits, presents } = decoderLayers(l, llm, inputs, "last", (keys) =>
+    l.unsqueeze(g.op("GreaterOrEqual", [l.unsqueeze(keys, [0]), l.unsqueeze(padding, [1])]), [1, 2]),
+  );
+  g.output(logits, outputs.logits, l.act, [BATCH, 1, llm.vocabSize]);
+  outputPresents(l, llm, presents);
+  const rows = l.reshape(l.act === "float32" ? logits : g.op("Cast", [logits], { to: 1 }), [-1, llm.vocabSize]);
+  g.node("TopK", [rows, g.int64s([topK])], { axis: -1, largest: 1, sorted: 1 }, { outputs: [outputs.topLogits, outputs.topIds] });
+  g.output(outputs.topLogits, outputs.topLogits, "float32", [BATCH, topK]);
+  g.output(outputs.topIds, outputs.topIds, "int64", [BATCH, topK]);
+  g.output(g.op("ReduceLogSumExp", [rows, g.int64s([-1])], { keepdims: 0 }), outputs.logSumExp, "float32", [BATCH]);
+}
+
+/**
+ * The layers both decoders share, from their embeddings, positions and past cache to the logits; `visible`
+ * gives the padding mask [B,1,1,P+T] (bool) from the key positions 0..P+T-1.
+ */
+function decoderLayers(
+  l: Layers,
+  llm: LlmSpec,
+  names: { embeds: string; positions: string },
+  logitRows: DecoderOptions["logits"],
+  visible: (keys: string) => string,
+): { logits: string; presents: string[] } {
+  const g = l.g;
+  const { hiddenSize: hidden, numHeads: heads, numKeyValueHeads: kvHeads, headDim } = llm;
+  const embeds = g.input(names.embeds, l.act, [BATCH, "sequence_length", hidden]);
+  const positions = g.input(names.positions, "int64", [BATCH, "sequence_length"]);
   const past = Array.from({ length: llm.numLayers }, (_, i) => ({
-    key: g.input(pastName(i, "key"), l.act, [batch, kvHeads, "past_sequence_length", headDim]),
-    value: g.input(pastName(i, "value"), l.act, [batch, kvHeads, "past_sequence_length", headDim]),
+    key: g.input(pastName(i, "key"), l.act, [BATCH, kvHeads, "past_sequence_length", headDim]),
+    value: g.input(pastName(i, "value"), l.act, [BATCH, kvHeads, "past_sequence_length", headDim]),
   }));
 
   // Dimensions as 1-D int64 tensors.
   const B = g.op("Shape", [embeds], { start: 0, end: 1 });
   const T = g.op("Shape", [embeds], { start: 1, end: 2 });
-  const total = g.op("Shape", [mask], { start: 1, end: 2 });
+  const P = g.op("Shape", [past[0]!.key], { start: 2, end: 3 });
+  const total = g.op("Add", [P, T]);
   const scalar = (v: string) => g.op("Squeeze", [v, g.int64s([0])]);
   const zero = g.int64s([0], []);
   const one = g.int64s([1], []);
 
   // Additive mask [B,1,T,P+T] in float32.
-  const P = g.op("Sub", [total, T]);
   const keys = g.op("Range", [zero, scalar(total), one]);
   const queries = g.op("Add", [g.op("Range", [zero, scalar(T), one]), P]);
   const causal = g.op("LessOrEqual", [l.unsqueeze(keys, [0]), l.unsqueeze(queries, [1])]);
-  const padding = l.unsqueeze(g.op("Cast", [mask], { to: 9 }), [1, 2]);
-  const allowed = g.op("And", [causal, padding]);
+  const allowed = g.op("And", [causal, visible(keys)]);
   const bias = g.op("Where", [allowed, g.scalar("float32", 0), g.scalar("float32", -3.4028234663852886e38)]);
 
   // Rotary tables [B,1,T,headDim] in the activation type.
@@ -119,12 +160,14 @@ export function decoder(l: Layers, llm: LlmSpec, options: DecoderOptions): void 
     const up = l.linear(m, `${p}.mlp.up_proj`, { bias: false });
     x = g.op("Add", [x, l.linear(g.op("Mul", [silu, up]), `${p}.mlp.down_proj`, { bias: false })]);
   }
-  if (options.logits === "last") {
+  if (logitRows === "last") {
     const sequence = g.op("Reshape", [x, g.op("Concat", [B, g.int64s([-1, hidden])], { axis: 0 })]);
     x = l.reshape(l.slice(sequence, [-1], [2 ** 53], [1]), [-1, hidden]);
   }
   const logits = l.linear(rmsNorm(l, x, "language_model.model.norm", llm.rmsNormEps), "language_model.lm_head", { bias: false });
-  const shaped = g.op("Reshape", [logits, g.op("Concat", [B, g.int64s([-1, llm.vocabSize])], { axis: 0 })]);
-  g.output(shaped, outputs.logits, l.act, [batch, options.logits === "last" ? 1 : "sequence_length", llm.vocabSize]);
-  for (const present of presents) g.output(present, present, l.act, [batch, kvHeads, "total_sequence_length", headDim]);
+  return { logits: g.op("Reshape", [logits, g.op("Concat", [B, g.int64s([-1, llm.vocabSize])], { axis: 0 })]), presents };
+}
+
+function outputPresents(l: Layers, llm: LlmSpec, presents: string[]): void {
+  for (const present of presents) l.g.output(present, present, l.act, [BATCH, llm.numKeyValueHeads, "total_sequence_length", llm.headDim]);
 }

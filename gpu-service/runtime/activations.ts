@@ -23,11 +23,6 @@ export function toFloat16Bits(values: Activations): Uint16Array {
   return values instanceof Uint16Array ? values : float32ToFloat16(values);
 }
 
-/** Converts activations to float32 values (for sampling). */
-export function toFloat32(values: Activations): Float32Array {
-  return values instanceof Float32Array ? values : float16ToFloat32(values);
-}
-
 export function tensor(type: ActivationType, data: Activations, dims: readonly number[]): ort.Tensor {
   return new ort.Tensor(type, data, dims);
 }

@@ -1,22 +1,25 @@
-import { type ActivationType, allocate } from "./activations.ts";
-import type { KvCache } from "./model.ts";
+import { disposeCache, type KvCache } from "./model.ts";
 
-export type CacheShape = { layers: number; kvHeads: number; headDim: number; act: ActivationType };
+/** The cache reshaping a batch needs, run where the cache lives (the model's kv_select and kv_join graphs). */
+export interface CacheOps {
+  selectCache(cache: KvCache, rows: readonly number[], start: number): Promise<KvCache>;
+  joinCaches(batch: KvCache, joining: KvCache): Promise<KvCache>;
+}
 
 /**
  * The key/value caches of every sequence decoding together, as one batch [B, kvHeads, L, headDim]:
  * each row's real positions are right-aligned and the columns before them are padding that the
- * attention mask hides. A decode step appends one column to every row, so rows stay aligned with no
- * copying; only joining and leaving repack the batch.
+ * decoder hides (`padding`). A decode step appends one column to every row, so rows stay aligned with no
+ * copying; only joining and leaving reshape the batch, through the model's graphs, so a cache on a device
+ * never comes back to the host.
  */
 export class DecodeBatch<Row> {
-  readonly #shape: CacheShape;
+  readonly #ops: CacheOps;
   #rows: { row: Row; length: number }[] = [];
-  #cache: KvCache;
+  #cache: KvCache | undefined;
 
-  constructor(shape: CacheShape) {
-    this.#shape = shape;
-    this.#cache = this.#empty(0, 0);
+  constructor(ops: CacheOps) {
+    this.#ops = ops;
   }
 
   get size(): number {
@@ -27,8 +30,9 @@ export class DecodeBatch<Row> {
     return this.#rows.map((entry) => entry.row);
   }
 
-  /** The batch cache to feed as past_key_values. */
+  /** The batch cache to feed as past_key_values (only while the batch has rows). */
   get cache(): KvCache {
+    if (!this.#cache) throw new Error("the batch is empty");
     return this.#cache;
   }
 
@@ -37,72 +41,69 @@ export class DecodeBatch<Row> {
     return this.#rows.map((entry) => entry.length);
   }
 
-  /** Attention mask [B, L + 1] for the next step: padding 0, real positions and the new token 1. */
-  nextAttentionMask(): Int32Array {
-    const width = this.#cache.length + 1;
-    const mask = new Int32Array(this.size * width);
-    for (const [b, entry] of this.#rows.entries()) mask.fill(1, b * width + (width - 1 - entry.length), (b + 1) * width);
-    return mask;
+  /** Hidden key columns at the start of each row: its left padding. */
+  get padding(): number[] {
+    const width = this.#cache?.length ?? 0;
+    return this.#rows.map((entry) => width - entry.length);
   }
 
-  /** Takes the step's present cache (one column longer) as the batch cache. */
+  /** Takes the step's present cache (one column longer) as the batch cache; the past one is freed. */
   advance(present: KvCache): void {
-    if (present.batch !== this.size || present.length !== this.#cache.length + 1) {
-      throw new Error(
-        `present cache [${present.batch}, ${present.length}] does not follow the batch [${this.size}, ${this.#cache.length}]`,
-      );
+    const past = this.cache;
+    if (present.batch !== this.size || present.length !== past.length + 1) {
+      throw new Error(`present cache [${present.batch}, ${present.length}] does not follow the batch [${this.size}, ${past.length}]`);
     }
     this.#cache = present;
+    disposeCache(past);
     for (const entry of this.#rows) entry.length++;
   }
 
-  /** Adds sequences with their own caches (batch 1 each, e.g. from a prefill). */
-  join(joining: { row: Row; cache: KvCache }[]): void {
-    const sources = [
-      ...this.#rows.map((entry, b) => ({ entry, cache: this.#cache, index: b })),
-      ...joining.map(({ row, cache }) => ({ entry: { row, length: cache.length }, cache, index: 0 })),
-    ];
-    this.#repack(sources);
+  /**
+   * Adds a sequence with its own cache (batch 1, e.g. from a prefill); the batch owns the cache from then on.
+   * When the join fails the batch is unchanged and the caller still owns `cache`.
+   */
+  async join(row: Row, cache: KvCache): Promise<void> {
+    const joined = this.#cache ? await this.#ops.joinCaches(this.#cache, cache) : cache;
+    if (this.#cache) {
+      disposeCache(this.#cache);
+      disposeCache(cache);
+    }
+    this.#cache = joined;
+    this.#rows.push({ row, length: cache.length });
   }
 
-  /** Removes the rows for which `leaves` is true, trimming padding no row needs any more. */
-  remove(leaves: (row: Row) => boolean): Row[] {
+  /**
+   * Removes the rows for which `leaves` is true, trimming padding no row needs any more. When the reshaping
+   * fails, every row is removed (a batch without its cache cannot go on) and the error is thrown.
+   */
+  async remove(leaves: (row: Row) => boolean): Promise<Row[]> {
     const removed = this.#rows.filter((entry) => leaves(entry.row)).map((entry) => entry.row);
-    if (removed.length > 0) {
-      this.#repack(this.#rows.flatMap((entry, b) => (leaves(entry.row) ? [] : [{ entry, cache: this.#cache, index: b }])));
+    if (removed.length === 0) return removed;
+    const kept = this.#rows.flatMap((entry, index) => (leaves(entry.row) ? [] : [{ entry, index }]));
+    const cache = this.cache;
+    if (kept.length === 0) {
+      this.#clear();
+      return removed;
     }
+    const width = Math.max(...kept.map(({ entry }) => entry.length));
+    try {
+      this.#cache = await this.#ops.selectCache(
+        cache,
+        kept.map(({ index }) => index),
+        cache.length - width,
+      );
+    } catch (error) {
+      this.#clear();
+      throw error;
+    }
+    disposeCache(cache);
+    this.#rows = kept.map(({ entry }) => entry);
     return removed;
   }
 
-  #repack(sources: { entry: { row: Row; length: number }; cache: KvCache; index: number }[]): void {
-    const { layers, kvHeads, headDim } = this.#shape;
-    const width = Math.max(0, ...sources.map((source) => source.entry.length));
-    const next = this.#empty(sources.length, width);
-    for (let layer = 0; layer < layers; layer++) {
-      for (const side of ["keys", "values"] as const) {
-        const target = next[side][layer]!;
-        sources.forEach(({ entry, cache, index }, b) => {
-          const data = cache[side][layer]!;
-          for (let head = 0; head < kvHeads; head++) {
-            const from = ((index * kvHeads + head) * cache.length + (cache.length - entry.length)) * headDim;
-            const to = ((b * kvHeads + head) * width + (width - entry.length)) * headDim;
-            target.set(data.subarray(from, from + entry.length * headDim) as never, to);
-          }
-        });
-      }
-    }
-    this.#rows = sources.map((source) => source.entry);
-    this.#cache = next;
-  }
-
-  #empty(batch: number, length: number): KvCache {
-    const { layers, kvHeads, headDim, act } = this.#shape;
-    const size = batch * kvHeads * length * headDim;
-    return {
-      batch,
-      length,
-      keys: Array.from({ length: layers }, () => allocate(act, size)),
-      values: Array.from({ length: layers }, () => allocate(act, size)),
-    };
+  #clear(): void {
+    if (this.#cache) disposeCache(this.#cache);
+    this.#cache = undefined;
+    this.#rows = [];
   }
 }

@@ -1,9 +1,8 @@
 import type { Logger } from "../log.ts";
-import { type SamplingSettings, type SequenceRng, TokenSampler } from "../sampling/index.ts";
-import { type Activations, toFloat32 } from "./activations.ts";
+import { CandidateSampler, type SampledToken, type SamplingSettings, type SequenceRng, TokenSampler } from "../sampling/index.ts";
 import { DecodeBatch } from "./batch.ts";
 import { RuntimeError } from "./errors.ts";
-import type { VisionLanguageModel } from "./model.ts";
+import { type DecodeOutputs, disposeCache, type VisionLanguageModel } from "./model.ts";
 import type { ImageInput, VisionEncoder } from "./vision.ts";
 
 export type FinishReason = "stop" | "length" | "cancelled";
@@ -52,6 +51,8 @@ export type EngineEvents = {
   onQueueDepth?(depth: number): void;
   onActive?(count: number): void;
   onDecodeStep?(batch: number): void;
+  /** Bytes moved between host memory and the decoder's inputs and outputs by one decode step. */
+  onDecodeHostBytes?(bytes: number): void;
 };
 
 type Sequence = {
@@ -80,6 +81,7 @@ export class GenerationEngine {
   readonly #batch: DecodeBatch<Sequence>;
   /** Scratch space for sampling, shared by all sequences: the loop samples one sequence at a time. */
   readonly #sampler: TokenSampler;
+  readonly #candidateSampler: CandidateSampler;
   readonly #waiting: Sequence[] = [];
   readonly #exclusive: (() => Promise<void>)[] = [];
   #wake: (() => void) | undefined;
@@ -93,9 +95,10 @@ export class GenerationEngine {
     this.#options = options;
     this.#events = events;
     this.#log = log;
-    const { numLayers, numKeyValueHeads, headDim } = model.manifest.llm;
-    this.#batch = new DecodeBatch({ layers: numLayers, kvHeads: numKeyValueHeads, headDim, act: model.act });
-    this.#sampler = new TokenSampler(model.manifest.llm.vocabSize);
+    const { vocabSize } = model.manifest.llm;
+    this.#batch = new DecodeBatch(model);
+    this.#sampler = new TokenSampler(vocabSize);
+    this.#candidateSampler = new CandidateSampler(model.candidates, vocabSize);
   }
 
   get queued(): number {
@@ -205,11 +208,11 @@ export class GenerationEngine {
         embeds.set(images[k]! as never, position * hidden);
       });
       const length = request.inputIds.length;
-      const { logits, logitRows, present } = await this.#model.decode({
+      const output = await this.#model.decode({
         embeds,
         batch: 1,
         tokens: length,
-        attentionMask: new Int32Array(length).fill(1),
+        padding: [0],
         positions: Int32Array.from({ length }, (_, i) => i),
         past: this.#model.emptyCache(),
       });
@@ -218,8 +221,20 @@ export class GenerationEngine {
       sequence.timings.timeToFirstTokenMs = now - sequence.submittedAt;
       this.#events.onFirstToken?.(sequence.timings.timeToFirstTokenMs);
       sequence.decodeStartedAt = now;
-      if (this.#emit(sequence, this.#lastRow(logits, logitRows, 0))) return;
-      this.#batch.join([{ row: sequence, cache: present }]);
+      let finished: boolean;
+      try {
+        finished = (await this.#sampleRows([sequence], output))[0] === true;
+      } catch (error) {
+        disposeCache(output.present);
+        throw error;
+      }
+      if (finished) return disposeCache(output.present);
+      try {
+        await this.#batch.join(sequence, output.present);
+      } catch (error) {
+        disposeCache(output.present);
+        throw error;
+      }
       this.#events.onActive?.(this.#batch.size);
     } catch (error) {
       sequence.reject(error);
@@ -227,50 +242,82 @@ export class GenerationEngine {
   }
 
   async #step(): Promise<void> {
-    this.#dropCancelled();
-    const rows = this.#batch.rows;
-    if (rows.length === 0) return;
+    let rows = this.#batch.rows;
     try {
-      const lengths = this.#batch.lengths;
+      await this.#dropCancelled();
+      rows = this.#batch.rows;
+      if (rows.length === 0) return;
       const embeds = await this.#model.embed(
         rows.map((sequence) => sequence.lastToken),
         rows.length,
       );
-      const { logits, logitRows, present } = await this.#model.decode({
+      const output = await this.#model.decode({
         embeds,
         batch: rows.length,
         tokens: 1,
-        attentionMask: this.#batch.nextAttentionMask(),
-        positions: lengths,
+        padding: this.#batch.padding,
+        positions: this.#batch.lengths,
         past: this.#batch.cache,
       });
-      this.#batch.advance(present);
+      this.#batch.advance(output.present);
       this.#events.onDecodeStep?.(rows.length);
-      const finished = new Set<Sequence>();
-      rows.forEach((sequence, b) => {
-        if (this.#emit(sequence, this.#lastRow(logits, logitRows, b))) finished.add(sequence);
-      });
-      if (finished.size > 0) {
-        this.#batch.remove((sequence) => finished.has(sequence));
+      const finished = await this.#sampleRows(rows, output);
+      this.#events.onDecodeHostBytes?.(output.hostBytes);
+      if (finished.some(Boolean)) {
+        await this.#batch.remove((sequence) => finished[rows.indexOf(sequence)] === true);
         this.#events.onActive?.(this.#batch.size);
       }
     } catch (error) {
       // A failed step leaves no consistent cache: end every sequence in it.
       this.#log.error("decode step failed", { error: String(error), batch: rows.length });
-      this.#batch.remove(() => true);
+      await this.#batch.remove(() => true).catch(() => undefined);
       for (const sequence of rows) sequence.reject(error);
       this.#events.onActive?.(0);
     }
   }
 
-  /** Samples and streams one token; true when the sequence has finished. */
-  #emit(sequence: Sequence, logits: Float32Array): boolean {
+  /**
+   * Samples and streams the next token of each row of a decode's output; true for the rows that finished.
+   * Rows sample from the decoder's top candidates where those decide exactly (CandidateSampler); the others
+   * (a repetition penalty, top-k beyond the candidates or none) read their whole logits row from the device.
+   * The output's logits are freed here; the bytes read join its `hostBytes`.
+   */
+  async #sampleRows(rows: readonly Sequence[], output: DecodeOutputs): Promise<boolean[]> {
+    const { candidates } = output;
+    const width = candidates.width;
+    try {
+      const sampled: (SampledToken | undefined)[] = rows.map((sequence, b) => {
+        if (sequence.request.signal.aborted) return undefined;
+        const row = {
+          logits: candidates.logits.subarray(b * width, (b + 1) * width),
+          ids: candidates.ids.subarray(b * width, (b + 1) * width),
+          logSumExp: candidates.logSumExp[b]!,
+        };
+        return this.#candidateSampler.sample(row, sequence.generated, sequence.request.sampling, sequence.request.rng);
+      });
+      const whole = rows.flatMap((sequence, b) => (sampled[b] === undefined && !sequence.request.signal.aborted ? [b] : []));
+      if (whole.length > 0) {
+        const read = await this.#model.rowLogits(output.logits, whole);
+        output.hostBytes += read.hostBytes;
+        whole.forEach((b, i) => {
+          const { generated, request } = rows[b]!;
+          sampled[b] = this.#sampler.sample(read.rows[i]!, generated, request.sampling, request.rng);
+        });
+      }
+      return rows.map((sequence, b) => this.#emit(sequence, sampled[b]));
+    } finally {
+      if (output.logits.location !== "cpu") output.logits.dispose();
+    }
+  }
+
+  /** Streams a sampled token (none when the caller is gone); true when the sequence has finished. */
+  #emit(sequence: Sequence, sampled: SampledToken | undefined): boolean {
     const { request } = sequence;
-    if (request.signal.aborted) {
+    if (request.signal.aborted || !sampled) {
       this.#finish(sequence, "cancelled");
       return true;
     }
-    const { tokenId, logprob } = this.#sampler.sample(logits, sequence.generated, request.sampling, request.rng);
+    const { tokenId, logprob } = sampled;
     sequence.generated.push(tokenId);
     sequence.lastToken = tokenId;
     request.onToken(tokenId, logprob);
@@ -287,8 +334,8 @@ export class GenerationEngine {
     return false;
   }
 
-  #dropCancelled(): void {
-    const cancelled = this.#batch.remove((sequence) => sequence.request.signal.aborted);
+  async #dropCancelled(): Promise<void> {
+    const cancelled = await this.#batch.remove((sequence) => sequence.request.signal.aborted);
     for (const sequence of cancelled) this.#finish(sequence, "cancelled");
     if (cancelled.length > 0) this.#events.onActive?.(this.#batch.size);
   }
@@ -303,11 +350,5 @@ export class GenerationEngine {
       cachedImages: sequence.cachedImages,
       timings: sequence.timings,
     });
-  }
-
-  #lastRow(logits: Activations, logitRows: number, b: number): Float32Array {
-    const vocab = this.#model.manifest.llm.vocabSize;
-    const start = (b * logitRows + logitRows - 1) * vocab;
-    return toFloat32(logits.subarray(start, start + vocab));
   }
 }

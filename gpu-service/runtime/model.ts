@@ -1,31 +1,72 @@
 import * as ort from "onnxruntime-node";
-import { GRAPH_IO, type GraphName, type Manifest, type ModelDtype, pastName, presentName } from "../../shared/manifest/index.ts";
+import {
+  GRAPH_IO,
+  type GraphName,
+  joiningName,
+  KV_SIDES,
+  type KvSide,
+  type Manifest,
+  type ModelDtype,
+  pastName,
+  presentName,
+  servingTopK,
+} from "../../shared/manifest/index.ts";
 import type { Logger } from "../log.ts";
 import type { ModelDirectory } from "../model/index.ts";
 import { type Activations, type ActivationType, activationsOf, activationType, allocate, int64Tensor, tensor } from "./activations.ts";
 import { type ExecutionProvider, type GraphSessions, loadSessions, type SessionOptions } from "./sessions.ts";
 
-/** Keys and values of every decoder layer, each [B, kvHeads, length, headDim]. */
-export type KvCache = { batch: number; length: number; keys: Activations[]; values: Activations[] };
+/**
+ * Keys and values of every decoder layer, each [B, kvHeads, length, headDim], layer-major (layer 0 key, layer
+ * 0 value, layer 1 key, ...). The tensors live where the decoder's provider made them: host memory on the CPU,
+ * device buffers on WebGPU (never read on the host; disposed with disposeCache).
+ */
+export type KvCache = { batch: number; length: number; tensors: readonly ort.Tensor[] };
 
 export type DecodeInputs = {
   /** [batch, tokens, hidden] */
   embeds: Activations;
   batch: number;
   tokens: number;
-  /** [batch, past.length + tokens]: 1 for real positions, 0 for padding. */
-  attentionMask: ArrayLike<number>;
+  /** [batch]: key columns hidden at the start of each row (its left padding in `past`). */
+  padding: ArrayLike<number>;
   /** [batch, tokens] */
   positions: ArrayLike<number>;
   past: KvCache;
 };
 
-export type DecodeOutputs = {
-  /** [batch, logitRows, vocab]: logitRows is `tokens`, or 1 when the graph emits the last position only. */
-  logits: Activations;
-  logitRows: number;
-  present: KvCache;
+/** The sampler's view of each row's last-position logits: the largest ones and the log-sum-exp of all. */
+export type Candidates = {
+  /** Candidates per row. */
+  width: number;
+  /** [batch, width] float32, descending per row. */
+  logits: Float32Array;
+  /** [batch, width] the token ids of `logits`. */
+  ids: BigInt64Array;
+  /** [batch] log-sum-exp over the whole vocabulary. */
+  logSumExp: Float32Array;
 };
+
+export type DecodeOutputs = {
+  present: KvCache;
+  candidates: Candidates;
+  /** [batch, 1, vocab] where the decoder ran: read rows with rowLogits, then dispose. */
+  logits: ort.Tensor;
+  /** Bytes that crossed between host memory and the decoder's inputs and outputs. */
+  hostBytes: number;
+};
+
+/** Bytes of the tensors that sit in host memory (what a run copies in or out of an accelerator). */
+function hostBytesOf(tensors: Iterable<ort.Tensor>): number {
+  let bytes = 0;
+  for (const t of tensors) if (t.location === "cpu") bytes += (t.data as ArrayBufferView).byteLength;
+  return bytes;
+}
+
+/** Frees the device buffers of a cache no one reads any more (host tensors are left to the collector). */
+export function disposeCache(cache: KvCache): void {
+  for (const t of cache.tensors) if (t.location !== "cpu") t.dispose();
+}
 
 /** The loaded ONNX model set: one method per stage, each a single batched onnxruntime call. */
 export class VisionLanguageModel {
@@ -54,6 +95,11 @@ export class VisionLanguageModel {
     }
     const { sessions, providers } = await loadSessions(directory.path, directory.manifest, dtype, options, log);
     return new VisionLanguageModel(directory.manifest, dtype, sessions, providers);
+  }
+
+  /** Top candidates per row that decode() returns for the sampler. */
+  get candidates(): number {
+    return servingTopK(this.manifest.llm.vocabSize);
   }
 
   get imageTokens(): number {
@@ -102,39 +148,78 @@ export class VisionLanguageModel {
 
   /** One decoder call: prefill (tokens > 1) or a batched decode step (tokens = 1). */
   async decode(inputs: DecodeInputs): Promise<DecodeOutputs> {
-    const { numLayers, numKeyValueHeads, headDim, hiddenSize } = this.manifest.llm;
+    const { hiddenSize } = this.manifest.llm;
     const { batch, tokens, past } = inputs;
-    const total = past.length + tokens;
-    const names = GRAPH_IO.decoder_model_merged;
+    const names = GRAPH_IO.decoder_serving;
     const feeds: Record<string, ort.Tensor> = {
       [names.inputs.embeds]: tensor(this.act, inputs.embeds, [batch, tokens, hiddenSize]),
-      [names.inputs.attentionMask]: int64Tensor(inputs.attentionMask, [batch, total]),
+      [names.inputs.padding]: int64Tensor(inputs.padding, [batch]),
       [names.inputs.positions]: int64Tensor(inputs.positions, [batch, tokens]),
+      ...this.#cacheFeeds(past, pastName),
     };
-    const pastDims = [batch, numKeyValueHeads, past.length, headDim];
-    for (let layer = 0; layer < numLayers; layer++) {
-      feeds[pastName(layer, "key")] = tensor(this.act, past.keys[layer]!, pastDims);
-      feeds[pastName(layer, "value")] = tensor(this.act, past.values[layer]!, pastDims);
-    }
-    const outputs = await this.#run("decoder_model_merged", feeds);
-    const logits = outputs[names.outputs.logits]!;
-    const present: KvCache = { batch, length: total, keys: [], values: [] };
-    for (let layer = 0; layer < numLayers; layer++) {
-      present.keys.push(activationsOf(outputs[presentName(layer, "key")]!));
-      present.values.push(activationsOf(outputs[presentName(layer, "value")]!));
-    }
-    return { logits: activationsOf(logits), logitRows: logits.dims[1]!, present };
+    const outputs = await this.#run("decoder_serving", feeds);
+    const candidates: Candidates = {
+      width: outputs[names.outputs.topLogits]!.dims[1]!,
+      logits: outputs[names.outputs.topLogits]!.data as Float32Array,
+      ids: outputs[names.outputs.topIds]!.data as BigInt64Array,
+      logSumExp: outputs[names.outputs.logSumExp]!.data as Float32Array,
+    };
+    return {
+      present: this.#cache(outputs, batch),
+      candidates,
+      logits: outputs[names.outputs.logits]!,
+      hostBytes: hostBytesOf(Object.values(feeds)) + hostBytesOf(Object.values(outputs)),
+    };
+  }
+
+  /**
+   * The whole last-position logits of some rows of a decode's `logits`, as float32 [vocab] each, for
+   * sampling that needs more than the candidates (a repetition penalty, top-k beyond them, or no top-k).
+   */
+  async rowLogits(logits: ort.Tensor, rows: readonly number[]): Promise<{ rows: Float32Array[]; hostBytes: number }> {
+    const { inputs, outputs } = GRAPH_IO.logits_rows;
+    const feeds = { [inputs.logits]: logits, [inputs.rows]: int64Tensor(rows, [rows.length]) };
+    const result = (await this.#run("logits_rows", feeds))[outputs.logits]!;
+    const vocab = this.manifest.llm.vocabSize;
+    const all = result.data as Float32Array;
+    return {
+      rows: rows.map((_, i) => all.subarray(i * vocab, (i + 1) * vocab)),
+      hostBytes: hostBytesOf([feeds[inputs.rows], result]) + (logits.location === "cpu" ? hostBytesOf([logits]) : 0),
+    };
+  }
+
+  /** Rows `rows` of a cache, from key column `start` on (kv_select). */
+  async selectCache(cache: KvCache, rows: readonly number[], start: number): Promise<KvCache> {
+    const { inputs } = GRAPH_IO.kv_select;
+    const feeds = {
+      [inputs.rows]: int64Tensor(rows, [rows.length]),
+      [inputs.start]: int64Tensor([start], [1]),
+      ...this.#cacheFeeds(cache, pastName),
+    };
+    return this.#cache(await this.#run("kv_select", feeds), rows.length);
+  }
+
+  /** `batch` with the rows of `joining` appended, the shorter left-padded with zeros (kv_join). */
+  async joinCaches(batch: KvCache, joining: KvCache): Promise<KvCache> {
+    const feeds = { ...this.#cacheFeeds(batch, pastName), ...this.#cacheFeeds(joining, joiningName) };
+    return this.#cache(await this.#run("kv_join", feeds), batch.batch + joining.batch);
   }
 
   /** An empty cache (length 0) for a prefill. */
   emptyCache(batch = 1): KvCache {
+    const { numLayers, numKeyValueHeads, headDim } = this.manifest.llm;
+    const empty = tensor(this.act, allocate(this.act, 0), [batch, numKeyValueHeads, 0, headDim]);
+    return { batch, length: 0, tensors: Array.from({ length: 2 * numLayers }, () => empty) };
+  }
+
+  #cacheFeeds(cache: KvCache, name: (layer: number, side: KvSide) => string): Record<string, ort.Tensor> {
+    return Object.fromEntries(cache.tensors.map((t, i) => [name(i >> 1, KV_SIDES[i & 1]!), t]));
+  }
+
+  #cache(outputs: ort.InferenceSession.ReturnType, batch: number): KvCache {
     const layers = this.manifest.llm.numLayers;
-    return {
-      batch,
-      length: 0,
-      keys: Array.from({ length: layers }, () => allocate(this.act, 0)),
-      values: Array.from({ length: layers }, () => allocate(this.act, 0)),
-    };
+    const tensors = Array.from({ length: 2 * layers }, (_, i) => outputs[presentName(i >> 1, KV_SIDES[i & 1]!)]!);
+    return { batch, length: tensors[0]!.dims[2]!, tensors };
   }
 
   async #encode(graph: "siglip_encoder" | "sam_encoder", pixels: Uint8Array[]): Promise<Activations[]> {

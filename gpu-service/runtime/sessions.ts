@@ -1,6 +1,15 @@
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { type GraphName, graphFileName, graphsOf, type Manifest, type ModelDtype } from "../../shared/manifest/index.ts";
+import {
+  GRAPH_IO,
+  type GraphName,
+  graphFileName,
+  KV_SIDES,
+  type Manifest,
+  type ModelDtype,
+  presentName,
+  servedGraphsOf,
+} from "../../shared/manifest/index.ts";
 import type { Logger } from "../log.ts";
 
 export const EXECUTION_PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
@@ -21,7 +30,41 @@ export type SessionOptions = {
   cpuThreads: number;
 };
 
-/** Loads every graph of the model set for `dtype`, choosing each one's provider as configured. */
+/**
+ * The graphs that hand the KV cache to each other. A device tensor can only be fed to a session of the
+ * provider that made it, so all four load on the provider decoder_serving got, or the model does not load.
+ */
+const KV_GRAPHS: readonly GraphName[] = ["decoder_serving", "kv_select", "kv_join", "logits_rows"];
+
+/**
+ * embed_tokens runs on the CPU provider wherever the decoder runs: it is a lookup of a few rows, and the
+ * host must merge image embeddings into the prompt's rows anyway, so its table never needs device memory.
+ */
+const HOST_GRAPHS: readonly GraphName[] = ["embed_tokens"];
+
+/** Outputs a WebGPU session keeps on the device: every cache, and the logits (read only through logits_rows). */
+function deviceOutputs(graph: GraphName, manifest: Manifest): string[] {
+  const caches = Array.from({ length: manifest.llm.numLayers }, (_, layer) => KV_SIDES.map((side) => presentName(layer, side))).flat();
+  if (graph === "decoder_serving") return [GRAPH_IO.decoder_serving.outputs.logits, ...caches];
+  if (graph === "kv_select" || graph === "kv_join") return caches;
+  return [];
+}
+
+function sessionOptions(
+  graph: GraphName,
+  provider: ExecutionProvider,
+  manifest: Manifest,
+  options: SessionOptions,
+): ort.InferenceSession.SessionOptions {
+  const base: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: "all" };
+  if (provider === "cpu") return options.cpuThreads > 0 ? { ...base, intraOpNumThreads: options.cpuThreads } : base;
+  if (provider !== "webgpu") return base;
+  const onDevice = deviceOutputs(graph, manifest);
+  if (onDevice.length === 0) return base;
+  return { ...base, preferredOutputLocation: Object.fromEntries(onDevice.map((name) => [name, "gpu-buffer" as const])) };
+}
+
+/** Loads every graph the service runs for `dtype`, choosing each one's provider as configured. */
 export async function loadSessions(
   dir: string,
   manifest: Manifest,
@@ -32,27 +75,25 @@ export async function loadSessions(
   const available = new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend.bundled]));
   const sessions: GraphSessions = {};
   const providers: LoadedSessions["providers"] = {};
-  for (const graph of graphsOf(manifest.kind)) {
-    const path = join(dir, graphFileName(graph, dtype));
+  for (const graph of servedGraphsOf(manifest.kind)) {
+    const file = graphFileName(graph, dtype);
+    const kvProvider = graph !== "decoder_serving" && KV_GRAPHS.includes(graph) ? providers.decoder_serving : undefined;
+    const candidates: readonly ExecutionProvider[] = HOST_GRAPHS.includes(graph) ? ["cpu"] : kvProvider ? [kvProvider] : options.providers;
     const failures: string[] = [];
-    for (const provider of options.providers) {
+    for (const provider of candidates) {
       if (!available.has(provider)) {
         failures.push(`${provider}: not in this onnxruntime-node build`);
         continue;
       }
       try {
-        sessions[graph] = await ort.InferenceSession.create(path, {
-          executionProviders: [provider],
-          graphOptimizationLevel: "all",
-          ...(provider === "cpu" && options.cpuThreads > 0 ? { intraOpNumThreads: options.cpuThreads } : {}),
-        });
+        sessions[graph] = await ort.InferenceSession.create(join(dir, file), sessionOptions(graph, provider, manifest, options));
         providers[graph] = provider;
         break;
       } catch (error) {
         failures.push(`${provider}: ${(error as Error).message.split("\n")[0]}`);
       }
     }
-    if (!sessions[graph]) throw new Error(`${graphFileName(graph, dtype)}: no execution provider could load it (${failures.join("; ")})`);
+    if (!sessions[graph]) throw new Error(`${file}: no execution provider could load it (${failures.join("; ")})`);
     if (failures.length > 0) log.warn("execution provider fallback", { graph, provider: providers[graph], tried: failures });
   }
   return { sessions, providers };

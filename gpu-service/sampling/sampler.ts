@@ -344,7 +344,7 @@ function nextFloat32Down(x: number): number {
  * The smallest float32 whose processed logit equals that of `value`: dividing by the temperature and
  * rounding to float32 is monotone but can merge neighbours, and merged ones tie at the top-k boundary.
  */
-function lowestTying(value: number, temperature: number): number {
+export function lowestTying(value: number, temperature: number): number {
   if (!Number.isFinite(value)) return value;
   const processed = Math.fround(value / temperature);
   let lowest = value;

@@ -1,5 +1,6 @@
-export { GRAPH_IO, KV_SIDES, type KvSide, pastName, presentName } from "./graph-io.ts";
+export { GRAPH_IO, joiningName, KV_SIDES, type KvSide, pastName, presentName } from "./graph-io.ts";
 export {
+  FORMAT_VERSION,
   GRAPH_NAMES,
   type GraphName,
   graphFileName,
@@ -10,4 +11,6 @@ export {
   MODEL_DTYPES,
   type ModelDtype,
   parseManifest,
+  servedGraphsOf,
+  servingTopK,
 } from "./schema.ts";

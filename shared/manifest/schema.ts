@@ -1,11 +1,33 @@
 import { z } from "zod";
 
-/** Graph files of a model set (DESIGN §4); the `_fp16` variant adds that suffix before `.onnx`. */
-export const GRAPH_NAMES = ["siglip_encoder", "sam_encoder", "aligner", "embed_tokens", "decoder_model_merged"] as const;
+/**
+ * Graph files of a model set; the `_fp16` variant adds that suffix before `.onnx`. The first five are the
+ * contract of DESIGN §4 for outside tools; the rest are what the GPU service runs in place of
+ * decoder_model_merged (converter/README.md): the serving decoder and the batch reshaping graphs.
+ */
+export const GRAPH_NAMES = [
+  "siglip_encoder",
+  "sam_encoder",
+  "aligner",
+  "embed_tokens",
+  "decoder_model_merged",
+  "decoder_serving",
+  "kv_select",
+  "kv_join",
+  "logits_rows",
+] as const;
 export type GraphName = (typeof GRAPH_NAMES)[number];
+
+/** Candidates per row that decoder_serving emits for the sampler: the width of `top_k_logits` / `top_k_ids`. */
+export function servingTopK(vocabSize: number): number {
+  return Math.min(64, vocabSize);
+}
 
 export const MODEL_DTYPES = ["fp32", "fp16"] as const;
 export type ModelDtype = (typeof MODEL_DTYPES)[number];
+
+/** 2 added the serving graphs (decoder_serving, kv_select, kv_join, logits_rows). */
+export const FORMAT_VERSION = 2;
 
 const positiveInt = z.number().int().positive();
 const byte = z.number().int().min(0).max(255);
@@ -13,7 +35,7 @@ const byte = z.number().int().min(0).max(255);
 export const ManifestSchema = z
   .object({
     format: z.literal("deepseek-vl-onnx"),
-    formatVersion: z.literal(1),
+    formatVersion: z.literal(FORMAT_VERSION),
     /** `hybrid`: SAM-B 1024 + SigLIP-L 384 (7B family); `siglip`: SigLIP-L 384 only (1.3B family). */
     kind: z.enum(["hybrid", "siglip"]),
     /** Name of the source checkpoint, e.g. "deepseek-vl-7b-chat". */
@@ -84,7 +106,12 @@ export function graphFileName(graph: GraphName, dtype: ModelDtype): string {
   return dtype === "fp16" ? `${graph}_fp16.onnx` : `${graph}.onnx`;
 }
 
-/** Graphs a model kind needs. */
+/** Graphs a model set of `kind` holds. */
 export function graphsOf(kind: Manifest["kind"]): readonly GraphName[] {
   return kind === "hybrid" ? GRAPH_NAMES : GRAPH_NAMES.filter((graph) => graph !== "sam_encoder");
+}
+
+/** Graphs the GPU service loads: all but decoder_model_merged, which decoder_serving replaces. */
+export function servedGraphsOf(kind: Manifest["kind"]): readonly GraphName[] {
+  return graphsOf(kind).filter((graph) => graph !== "decoder_model_merged");
 }
