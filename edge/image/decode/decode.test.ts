@@ -19,6 +19,24 @@ const JPEG_PIXELS = [
   80, 160, 187, 17, 97, 124,
 ];
 
+/** 4x3 RGB noise, quality 90, 4:2:0, EXIF orientation 5 (transpose; stored 4x3, upright 3x4). */
+const JPEG_TRANSPOSE = base64(
+  "/9j/4AAQSkZJRgABAQAAAQABAAD/4QAiRXhpZgAATU0AKgAAAAgAAQESAAMAAAABAAUAAAAAAAD/2wBDAAMCAgMCAgMDAwMEAwMEBQgFBQQEBQoHBwYIDAoMDAsKCwsNDhIQDQ4RDgsLEBYQERMUFRUVDA8XGBYUGBIUFRT/2wBDAQMEBAUEBQkFBQkUDQsNFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBT/wAARCAADAAQDASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwD1DVvBmhahcmW80izvHVpI0NzCsojRZXVUQMDsUAfdXAyScZJJKKK/R8Bh6P1Sl7i+FdF2P4R4uzLG0uIMbTp15qKqSslJpLXorn//2Q==",
+);
+const JPEG_TRANSPOSE_PIXELS = [
+  114, 130, 68, 179, 195, 133, 187, 188, 180, 158, 174, 112, 153, 169, 107, 143, 144, 136, 122, 225, 204, 17, 120, 99, 77, 234, 243, 7, 110,
+  89, 89, 192, 171, 47, 204, 213,
+];
+
+/** 4x3 RGB noise, quality 90, 4:2:0, EXIF orientation 7 (transverse; stored 4x3, upright 3x4). */
+const JPEG_TRANSVERSE = base64(
+  "/9j/4AAQSkZJRgABAQAAAQABAAD/4QAiRXhpZgAATU0AKgAAAAgAAQESAAMAAAABAAcAAAAAAAD/2wBDAAMCAgMCAgMDAwMEAwMEBQgFBQQEBQoHBwYIDAoMDAsKCwsNDhIQDQ4RDgsLEBYQERMUFRUVDA8XGBYUGBIUFRT/2wBDAQMEBAUEBQkFBQkUDQsNFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBT/wAARCAADAAQDASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDznxXql3deLNekknfK6neW6hDtVY4biSGJQowAFjjReP7vrk0UUV9Hh8PR9hT9xfDHouyDBYejOgnKCerWy2TaS9ElZdlof//Z",
+);
+const JPEG_TRANSVERSE_PIXELS = [
+  59, 87, 134, 116, 74, 96, 135, 93, 115, 85, 113, 160, 93, 51, 73, 119, 77, 99, 40, 45, 22, 77, 201, 89, 113, 237, 125, 177, 182, 159, 110,
+  234, 122, 49, 173, 61,
+];
+
 /** 4x3 grey + alpha, eXIf orientation 3. */
 const PNG = base64(
   "iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAQAAAAe/WZNAAAAGmVYSWZNTQAqAAAACAABARIAAwAAAAEAAwAAAAAAAIRfZM4AAAAkSURBVHicY+j2evpxpSPbAiYuBcd9wj0rXZnO9j95urjzyUMAnkYNDL7iCdIAAAAASUVORK5CYII=",
@@ -55,6 +73,16 @@ describe("decodeImage in workerd", () => {
     expect([...image.data]).toEqual(JPEG_PIXELS);
   });
 
+  test.each([
+    [5, JPEG_TRANSPOSE, JPEG_TRANSPOSE_PIXELS],
+    [7, JPEG_TRANSVERSE, JPEG_TRANSVERSE_PIXELS],
+  ])("JPEG with EXIF orientation %i: width and height swapped, mirrored as Pillow does", async (orientation, bytes, pixels) => {
+    expect(readImageHeader(bytes)).toEqual({ format: "jpeg", width: 4, height: 3, orientation });
+    const image = await decode(bytes);
+    expect([image.width, image.height]).toEqual([3, 4]);
+    expect([...image.data]).toEqual(pixels);
+  });
+
   test("PNG through DecompressionStream: grey + alpha to RGB, eXIf orientation 3", async () => {
     const image = await decode(PNG);
     expect([image.width, image.height]).toEqual([4, 3]);
@@ -73,8 +101,18 @@ describe("decodeImage in workerd", () => {
     const dht = bad.findIndex((b, i) => b === 0xff && bad[i + 1] === 0xc4);
     expect([...bad.subarray(dht + 5, dht + 8)]).toEqual([0, 1, 5]);
     bad.set([2, 0, 4], dht + 5);
+    // The instance cached for the JPEG WebAssembly: kept across good decodes, replaced after a failed one.
+    // (The poisoned instance would still decode JPEG correctly, so only its identity tells.)
+    const instance = () => codecs.get(workerdCodecWasm.jpeg);
+    await decode(JPEG);
+    const before = instance();
+    expect(before).toBeDefined();
+    await decode(JPEG);
+    expect(instance()).toBe(before);
     await expect(decode(bad)).rejects.toThrow(/JPEG could not be decoded: Bogus Huffman table definition/);
     await expect(decode(bad)).rejects.toBeInstanceOf(ImageError);
     expect([...(await decode(JPEG)).data]).toEqual(JPEG_PIXELS);
+    expect(instance()).toBeDefined();
+    expect(instance()).not.toBe(before);
   });
 });
