@@ -4,9 +4,13 @@ import { defineConfig } from "vitest/config";
 import { EDGE_ASSETS_DIR } from "./processes/edge-assets.ts";
 
 import { edgeTestModels } from "./test/support/edge-models.ts";
+import { softwareVulkanEnv } from "./test/support/software-vulkan.ts";
 
 // wrangler.toml's [assets] folder must exist for the Workers pool to read the configuration.
 mkdirSync(EDGE_ASSETS_DIR, { recursive: true });
+// Test workers and the processes they start inherit the software Vulkan device, so onnxruntime's WebGPU
+// provider runs here without a GPU (the loader reads these variables when a process starts).
+Object.assign(process.env, softwareVulkanEnv());
 
 export default defineConfig({
   test: {

@@ -55,6 +55,18 @@ const SETTINGS = {
   /** Requests that may wait for a place in the batch; beyond it: RESOURCE_EXHAUSTED with a retry hint. */
   maxQueue: setting("GPU_SERVICE_MAX_QUEUE", nonnegativeInt.default(32)),
   retryAfterMs: setting("GPU_SERVICE_RETRY_AFTER_MS", positiveInt.default(1_000)),
+  /**
+   * Bytes the decode batch's KV cache may hold (rows are padded to the longest, so a batch takes rows x its
+   * longest reservation); 0 derives it from the model: a full batch at the full context.
+   */
+  kvCacheBytes: setting("GPU_SERVICE_KV_CACHE_BYTES", nonnegativeInt.default(0)),
+  /** Prompt tokens per prefill decoder call: running streams take a decode step between chunks. */
+  prefillChunkTokens: setting("GPU_SERVICE_PREFILL_CHUNK_TOKENS", positiveInt.default(512)),
+  /**
+   * The largest tensor a WebGPU graph may hold: past the device's storage-buffer binding range results are
+   * silently wrong. 128 MiB is WebGPU's default limit and lavapipe's; a GPU that binds more may be given more.
+   */
+  deviceBufferLimitBytes: setting("GPU_SERVICE_DEVICE_BUFFER_LIMIT_BYTES", positiveInt.default(128 * MiB)),
   /** Bytes of image embeddings the encoder cache may hold. */
   encoderCacheBytes: setting("GPU_SERVICE_ENCODER_CACHE_BYTES", nonnegativeInt.default(1024 * MiB)),
 };
@@ -99,6 +111,9 @@ export function describeConfig(config: GpuServiceConfig): string {
     ["execution providers / model dtype", `${config.executionProviders.join(", ")} / ${config.modelDtype}`],
     ["CPU threads", config.cpuThreads === 0 ? "onnxruntime default" : String(config.cpuThreads)],
     ["max batch / max queue", `${config.maxBatch} / ${config.maxQueue}`],
+    ["prefill chunk", `${config.prefillChunkTokens} tokens`],
+    ["device buffer limit (WebGPU)", `${config.deviceBufferLimitBytes} bytes`],
+    ["KV cache budget", config.kvCacheBytes === 0 ? "full batch at full context" : `${config.kvCacheBytes} bytes`],
     ["encoder cache", `${config.encoderCacheBytes} bytes`],
   ];
   return rows.map(([name, value]) => `  ${name.padEnd(38)} ${value}`).join("\n");

@@ -8,6 +8,7 @@ export type MetricsSources = {
   active(): number;
   encoderCache(): LruStats | undefined;
   visionRuns(): VisionRuns | undefined;
+  kvCacheBytes(): number;
 };
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -28,6 +29,7 @@ export function createMetrics(sources: MetricsSources) {
 
   gauge("gpu_service_queue_depth", "Generate requests waiting for a place in the decode batch", sources.queued);
   gauge("gpu_service_sequences_active", "Sequences decoding now", sources.active);
+  gauge("gpu_service_kv_cache_bytes", "Bytes of the decode batch's KV cache, where the decoder keeps it", sources.kvCacheBytes);
   gauge("gpu_service_encoder_cache_bytes", "Bytes held by the encoder cache", () => sources.encoderCache()?.bytes ?? 0);
   gauge("gpu_service_encoder_cache_entries", "Images held by the encoder cache", () => sources.encoderCache()?.entries ?? 0);
   gauge("gpu_service_encoder_cache_hits", "Encoder cache hits since start", () => sources.encoderCache()?.hits ?? 0);
@@ -47,6 +49,12 @@ export function createMetrics(sources: MetricsSources) {
     registry,
     tokens: new Counter({ name: "gpu_service_generated_tokens_total", help: "Tokens generated", registers: [registry] }),
     decodeSteps: new Counter({ name: "gpu_service_decode_steps_total", help: "Batched decoder steps", registers: [registry] }),
+    decodeHostBytes: new Counter({
+      name: "gpu_service_decode_host_bytes_total",
+      help: "Bytes moved between host memory and the decoder's inputs and outputs by decode steps",
+      registers: [registry],
+    }),
+    prefillChunks: new Counter({ name: "gpu_service_prefill_chunks_total", help: "Prefill decoder calls", registers: [registry] }),
     decodeBatch: new Histogram({
       name: "gpu_service_decode_batch_size",
       help: "Sequences per decoder step",

@@ -33,6 +33,7 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
     active: () => state.runtime?.engine.active ?? 0,
     encoderCache: () => state.runtime?.vision.cache.stats(),
     visionRuns: () => state.runtime?.vision.runs,
+    kvCacheBytes: () => state.runtime?.engine.kvCacheBytes ?? 0,
   });
   const shutdownSignal = new AbortController();
   const handler = connectNodeAdapter({
@@ -78,6 +79,8 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
             metrics.decodeSteps.inc();
             metrics.decodeBatch.observe(batch);
           },
+          onDecodeHostBytes: (bytes) => metrics.decodeHostBytes.inc(bytes),
+          onPrefillChunk: () => metrics.prefillChunks.inc(),
         }),
       );
     } catch (error) {
@@ -129,7 +132,8 @@ async function plainHttp(
   };
   if (request.method === "GET" && path === "/healthz") {
     const alive = state.status !== ServingStatus.DRAINING;
-    return reply(alive ? 200 : 503, { status: ServingStatus[state.status].toLowerCase(), message: state.message });
+    const providers = state.runtime?.model.providers;
+    return reply(alive ? 200 : 503, { status: ServingStatus[state.status].toLowerCase(), message: state.message, providers });
   }
   if (request.method === "GET" && path === "/metrics") {
     response.statusCode = 200;

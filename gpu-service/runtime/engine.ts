@@ -1,5 +1,6 @@
 import type { Logger } from "../log.ts";
 import { CandidateSampler, type SampledToken, type SamplingSettings, type SequenceRng, TokenSampler } from "../sampling/index.ts";
+import type { Activations } from "./activations.ts";
 import { DecodeBatch } from "./batch.ts";
 import { RuntimeError } from "./errors.ts";
 import { type DecodeOutputs, disposeCache, type VisionLanguageModel } from "./model.ts";
@@ -43,6 +44,10 @@ export type EngineOptions = {
   retryAfterMs: number;
   /** Longest sequence (prompt + generated) the model takes. */
   contextLength: number;
+  /** Bytes the batch's KV cache may hold (see #fits). */
+  kvCacheBytes: number;
+  /** Prompt tokens per prefill decoder call. */
+  prefillChunkTokens: number;
 };
 
 export type EngineEvents = {
@@ -53,10 +58,14 @@ export type EngineEvents = {
   onDecodeStep?(batch: number): void;
   /** Bytes moved between host memory and the decoder's inputs and outputs by one decode step. */
   onDecodeHostBytes?(bytes: number): void;
+  /** One prefill decoder call (a chunk of a prompt). */
+  onPrefillChunk?(): void;
 };
 
 type Sequence = {
   request: GenerationRequest;
+  /** Positions its cache may reach: prompt + max new tokens, within the context. */
+  reservedLength: number;
   generated: number[];
   lastToken: number;
   cachedImages: number;
@@ -111,6 +120,16 @@ export class GenerationEngine {
 
   /** Queues a request; resolves when it finishes. Refused at once when the queue is full. */
   generate(request: GenerationRequest): Promise<GenerationResult> {
+    const reservedLength = Math.min(request.inputIds.length + request.maxNewTokens, this.#options.contextLength);
+    const needed = reservedLength * this.#model.kvBytesPerPosition;
+    if (needed > this.#options.kvCacheBytes) {
+      return Promise.reject(
+        new RuntimeError(
+          `the request's KV cache (${needed} bytes for ${reservedLength} positions) exceeds the budget of ${this.#options.kvCacheBytes} bytes`,
+          { kind: "kv_budget", neededBytes: needed, budgetBytes: this.#options.kvCacheBytes },
+        ),
+      );
+    }
     // Capacity is the free places in the batch plus the queue: requests waiting only for a prefill to end
     // do not count against the queue.
     const freePlaces = Math.max(0, this.#options.maxBatch - this.#batch.size - this.#prefilling);
@@ -123,6 +142,7 @@ export class GenerationEngine {
       const now = performance.now();
       const sequence: Sequence = {
         request,
+        reservedLength,
         generated: [],
         lastToken: -1,
         cachedImages: 0,
@@ -157,6 +177,22 @@ export class GenerationEngine {
     });
   }
 
+  /**
+   * Whether the batch's cache stays within the KV budget with `sequence` in it: rows are padded to the
+   * longest, so the batch may come to hold rows x its longest reservation. First come, first served: a
+   * request that does not fit yet waits at the head of the queue for rows to finish.
+   */
+  #fits(sequence: Sequence): boolean {
+    const rows = [...this.#batch.rows, sequence];
+    const longest = Math.max(...rows.map((row) => row.reservedLength));
+    return rows.length * longest * this.#model.kvBytesPerPosition <= this.#options.kvCacheBytes;
+  }
+
+  /** Bytes of the batch's KV cache now. */
+  get kvCacheBytes(): number {
+    return this.#batch.size === 0 ? 0 : this.#batch.size * this.#batch.cache.length * this.#model.kvBytesPerPosition;
+  }
+
   #kick(): void {
     if (this.#wake) {
       const wake = this.#wake;
@@ -172,7 +208,7 @@ export class GenerationEngine {
   async #loop(): Promise<void> {
     for (;;) {
       while (this.#exclusive.length > 0) await this.#exclusive.shift()!();
-      while (this.#waiting.length > 0 && this.#batch.size < this.#options.maxBatch) {
+      while (this.#waiting.length > 0 && this.#batch.size < this.#options.maxBatch && this.#fits(this.#waiting[0]!)) {
         const sequence = this.#waiting.shift()!;
         this.#events.onQueueDepth?.(this.#waiting.length);
         this.#prefilling++;
@@ -207,15 +243,8 @@ export class GenerationEngine {
       request.imageStarts.forEach((position, k) => {
         embeds.set(images[k]! as never, position * hidden);
       });
-      const length = request.inputIds.length;
-      const output = await this.#model.decode({
-        embeds,
-        batch: 1,
-        tokens: length,
-        padding: [0],
-        positions: Int32Array.from({ length }, (_, i) => i),
-        past: this.#model.emptyCache(),
-      });
+      const output = await this.#prefillChunks(sequence, embeds);
+      if (!output) return this.#finish(sequence, "cancelled");
       const now = performance.now();
       sequence.timings.prefillMs = now - visionDone;
       sequence.timings.timeToFirstTokenMs = now - sequence.submittedAt;
@@ -238,6 +267,44 @@ export class GenerationEngine {
       this.#events.onActive?.(this.#batch.size);
     } catch (error) {
       sequence.reject(error);
+    }
+  }
+
+  /**
+   * Runs the prompt through the decoder in chunks of `prefillChunkTokens`; between chunks the running
+   * sequences take a decode step, so a long prompt does not freeze their streams. Returns the last chunk's
+   * output (its present is the whole prompt's cache), or nothing when the caller left meanwhile.
+   */
+  async #prefillChunks(sequence: Sequence, embeds: Activations): Promise<DecodeOutputs | undefined> {
+    const length = sequence.request.inputIds.length;
+    const hidden = this.#model.manifest.llm.hiddenSize;
+    let past = this.#model.emptyCache();
+    try {
+      for (let done = 0; ; ) {
+        const tokens = Math.min(this.#options.prefillChunkTokens, length - done);
+        const output = await this.#model.decode({
+          embeds: embeds.subarray(done * hidden, (done + tokens) * hidden),
+          batch: 1,
+          tokens,
+          padding: [0],
+          positions: Int32Array.from({ length: tokens }, (_, i) => done + i),
+          past,
+        });
+        disposeCache(past);
+        past = output.present;
+        done += tokens;
+        this.#events.onPrefillChunk?.();
+        if (done === length) return output;
+        if (output.logits.location !== "cpu") output.logits.dispose();
+        if (this.#batch.size > 0) await this.#step();
+        if (sequence.request.signal.aborted) {
+          disposeCache(past);
+          return undefined;
+        }
+      }
+    } catch (error) {
+      disposeCache(past);
+      throw error;
     }
   }
 

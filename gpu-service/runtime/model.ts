@@ -97,6 +97,12 @@ export class VisionLanguageModel {
     return new VisionLanguageModel(directory.manifest, dtype, sessions, providers);
   }
 
+  /** Bytes one position of one row takes in the KV cache: keys and values of every layer. */
+  get kvBytesPerPosition(): number {
+    const { numLayers, numKeyValueHeads, headDim } = this.manifest.llm;
+    return 2 * numLayers * numKeyValueHeads * headDim * (this.act === "float16" ? 2 : 4);
+  }
+
   /** Top candidates per row that decode() returns for the sampler. */
   get candidates(): number {
     return servingTopK(this.manifest.llm.vocabSize);
@@ -222,7 +228,20 @@ export class VisionLanguageModel {
     return { batch, length: tensors[0]!.dims[2]!, tensors };
   }
 
+  /**
+   * Runs a tower over the images. On WebGPU one image per run: a tower keeps each tensor under 64 MiB per
+   * image (converter/README.md), and a batch could pass the device's binding range, which WebGPU does not
+   * report but computes wrongly.
+   */
   async #encode(graph: "siglip_encoder" | "sam_encoder", pixels: Uint8Array[]): Promise<Activations[]> {
+    const perRun = this.providers[graph] === "webgpu" ? 1 : pixels.length;
+    const features: Activations[] = [];
+    for (let first = 0; first < pixels.length; first += perRun)
+      features.push(...(await this.#encodeBatch(graph, pixels.slice(first, first + perRun))));
+    return features;
+  }
+
+  async #encodeBatch(graph: "siglip_encoder" | "sam_encoder", pixels: Uint8Array[]): Promise<Activations[]> {
     const size = this.manifest.vision.imageSize;
     const batch = new Uint8Array(pixels.length * 3 * size * size);
     for (const [i, image] of pixels.entries()) batch.set(image, i * 3 * size * size);

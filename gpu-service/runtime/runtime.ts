@@ -25,7 +25,24 @@ export type RuntimeOptions = {
   cpuThreads: number;
   /** Bytes of image embeddings the encoder cache may hold. */
   encoderCacheBytes: number;
-} & Omit<EngineOptions, "contextLength">;
+  /** Bytes the decode batch's KV cache may hold; 0: a full batch at the full context. */
+  kvCacheBytes: number;
+  /** The largest tensor a WebGPU graph may hold (its device's storage-buffer binding range). */
+  deviceBufferLimitBytes: number;
+} & Omit<EngineOptions, "contextLength" | "kvCacheBytes">;
+
+/**
+ * The prefill chunk, capped on WebGPU so that one chunk's attention scores [heads, chunk, context] (float32)
+ * stay within the device's binding range: beyond it WebGPU computes silently wrong results.
+ */
+function prefillChunk(model: VisionLanguageModel, options: RuntimeOptions): number {
+  if (model.providers.decoder_serving !== "webgpu") return options.prefillChunkTokens;
+  const { numHeads, contextLength } = model.manifest.llm;
+  const fitting = Math.floor(options.deviceBufferLimitBytes / (numHeads * contextLength * 4));
+  if (fitting < 1)
+    throw new Error(`one token's attention scores exceed the device buffer limit of ${options.deviceBufferLimitBytes} bytes`);
+  return Math.min(options.prefillChunkTokens, fitting);
+}
 
 /** fp16 on an accelerator when the model set has it; fp32 on the CPU (or when asked). */
 function chooseDtype(directory: ModelDirectory, options: RuntimeOptions): ModelDtype {
@@ -50,7 +67,10 @@ export async function startRuntime(
   const vision = new VisionEncoder(model, options.encoderCacheBytes);
   const { manifest } = directory;
   const { maxBatch, maxQueue, retryAfterMs } = options;
-  const engineOptions = { maxBatch, maxQueue, retryAfterMs, contextLength: manifest.llm.contextLength };
+  const contextLength = manifest.llm.contextLength;
+  const kvCacheBytes = options.kvCacheBytes || maxBatch * contextLength * model.kvBytesPerPosition;
+  const prefillChunkTokens = prefillChunk(model, options);
+  const engineOptions = { maxBatch, maxQueue, retryAfterMs, contextLength, kvCacheBytes, prefillChunkTokens };
   const engine = new GenerationEngine(model, vision, engineOptions, log, events);
 
   const started = performance.now();
@@ -70,6 +90,13 @@ export async function startRuntime(
     onToken() {},
   });
   vision.cache.delete(key);
-  log.info("model loaded", { name: manifest.name, dtype, providers: model.providers, warmUpMs: Math.round(performance.now() - started) });
+  log.info("model loaded", {
+    name: manifest.name,
+    dtype,
+    providers: model.providers,
+    kvCacheBytes,
+    prefillChunkTokens,
+    warmUpMs: Math.round(performance.now() - started),
+  });
   return { directory, model, vision, engine };
 }

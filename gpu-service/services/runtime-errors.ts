@@ -9,5 +9,7 @@ export function toConnectError(error: unknown): unknown {
       return new ConnectError(error.message, Code.ResourceExhausted, { "retry-after-ms": String(error.reason.retryAfterMs) });
     case "image_not_cached":
       return new ConnectError(error.message, Code.NotFound, { "image-key": error.reason.imageKey });
+    case "kv_budget":
+      return new ConnectError(error.message, Code.ResourceExhausted);
   }
 }
