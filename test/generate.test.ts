@@ -7,6 +7,7 @@ import { type Running, randomSecret, startGpuService } from "../processes/index.
 import { DataType, FinishReason, type GenerateRequest } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { GRAPH_IO, KV_SIDES, type Manifest, pastName } from "../shared/manifest/index.ts";
 import { encodeTensor, float32ToFloat16 } from "../shared/tensor/index.ts";
+import { collectGenerate, openGenerate } from "./support/generate-calls.ts";
 import { codeOf, errorOf, gpuClients } from "./support/gpu-client.ts";
 import { gpuMetric, waitFor } from "./support/metrics.ts";
 import { tinyModel } from "./support/models.ts";
@@ -53,18 +54,7 @@ function request(overrides: Request = {}): Request {
   return { requestId: "test", inputIds: prompt(0), images: [], ...overrides, sampling: { ...greedy, ...overrides.sampling } };
 }
 
-async function generate(overrides: Request = {}) {
-  const tokens: number[] = [];
-  const logprobs: number[] = [];
-  let finished;
-  for await (const message of client().generate(request(overrides) as GenerateRequest)) {
-    if (message.event.case === "token") {
-      tokens.push(message.event.value.tokenId);
-      logprobs.push(message.event.value.logprob);
-    } else if (message.event.case === "finished") finished = message.event.value;
-  }
-  return { tokens, logprobs, finished: finished! };
-}
+const generate = (overrides: Request = {}) => collectGenerate(client(), request(overrides) as GenerateRequest);
 
 const pixelTensor = (seed: number) =>
   encodeTensor(DataType.UINT8, [3, model.manifest.vision.imageSize, model.manifest.vision.imageSize], pixels(seed));
@@ -282,23 +272,7 @@ const metric = (name: string, labels?: string) => gpuMetric(gpu.url, name, label
 const until = (condition: () => Promise<boolean>) => waitFor(condition, "the service to get there");
 
 /** Starts a stream and reads it in the background; `tokens` fills as tokens arrive. */
-function openStream(overrides: Request) {
-  const abort = new AbortController();
-  const tokens: number[] = [];
-  const done = (async () => {
-    for await (const message of client().generate(request(overrides) as GenerateRequest, { signal: abort.signal })) {
-      if (message.event.case === "token") tokens.push(message.event.value.tokenId);
-    }
-  })();
-  return {
-    tokens,
-    abort,
-    done: done.then(
-      () => "ok" as const,
-      (error: unknown) => error,
-    ),
-  };
-}
+const openStream = (overrides: Request) => openGenerate(client(), request(overrides) as GenerateRequest);
 
 describe("concurrency", () => {
   it("decodes several streams together, each getting exactly the tokens it gets alone", async () => {
