@@ -89,8 +89,16 @@ describe("converted model directory", () => {
         "aligner_fp16.onnx",
         "decoder_model_merged.onnx",
         "decoder_model_merged_fp16.onnx",
+        "decoder_serving.onnx",
+        "decoder_serving_fp16.onnx",
         "embed_tokens.onnx",
         "embed_tokens_fp16.onnx",
+        "kv_join.onnx",
+        "kv_join_fp16.onnx",
+        "kv_select.onnx",
+        "kv_select_fp16.onnx",
+        "logits_rows.onnx",
+        "logits_rows_fp16.onnx",
         "manifest.json",
         "sam_encoder.onnx",
         "sam_encoder_fp16.onnx",
@@ -262,6 +270,31 @@ describe("decoder_model_merged", () => {
     const second = values(logitsOf(batch)).slice(5 * VOCAB + 2 * VOCAB, 10 * VOCAB);
     expect(maxDiff(second, values(logitsOf(alone)))).toBeLessThan(1e-4);
     expect(values(logitsOf(batch)).every(Number.isFinite)).toBe(true);
+  });
+
+  it("decoder_serving: padding offsets hide what attention_mask zeros hide; it adds the top-k and log-sum-exp", async () => {
+    const merged = await session(path());
+    const serving = await session(join(model("hybrid"), "decoder_serving.onnx"));
+    const SERVING = GRAPH_IO.decoder_serving;
+    const embeds = [...embedsFor(5, 4), ...embedsFor(2, 7), ...embedsFor(3, 3)];
+    const positions = [0, 1, 2, 3, 4, 1, 1, 0, 1, 2];
+    const reference = await merged.run(decoderFeeds(embeds, 2, [1, 1, 1, 1, 1, 0, 0, 1, 1, 1], positions));
+    const feeds = decoderFeeds(embeds, 2, [], positions);
+    delete feeds[DECODER.inputs.attentionMask];
+    const out = await serving.run({ ...feeds, [SERVING.inputs.padding]: i64([0, 2], [2]) });
+    const lastRows = [...rows(logitsOf(reference), 4, 5), ...rows(logitsOf(reference), 9, 10)];
+    expect(maxDiff(values(out[SERVING.outputs.logits]!), lastRows)).toBeLessThan(1e-5);
+    for (const [b, row] of [lastRows.slice(0, VOCAB), lastRows.slice(VOCAB)].entries()) {
+      const width = out[SERVING.outputs.topLogits]!.dims[1]!;
+      const ids = [...(out[SERVING.outputs.topIds]!.data as BigInt64Array).slice(b * width, (b + 1) * width)].map(Number);
+      const top = values(out[SERVING.outputs.topLogits]!).slice(b * width, (b + 1) * width);
+      expect(top).toEqual([...row].sort((x, y) => y - x).slice(0, width));
+      expect(ids.map((id) => row[id])).toEqual(top);
+      const max = Math.max(...row);
+      const logSumExp = max + Math.log(row.reduce((sum, v) => sum + Math.exp(v - max), 0));
+      expect((out[SERVING.outputs.logSumExp]!.data as Float32Array)[b]).toBeCloseTo(logSumExp, 4);
+    }
+    for (const side of KV_SIDES) expect(values(out[presentName(1, side)]!)).toEqual(values(reference[presentName(1, side)]!));
   });
 
   it("depends on relative positions only (rotary embedding)", async () => {

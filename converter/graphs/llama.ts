@@ -71,7 +71,7 @@ export function servingDecoder(l: Layers, llm: LlmSpec, topK: number): void {
   const { inputs, outputs } = GRAPH_IO.decoder_serving;
   const padding = g.input(inputs.padding, "int64", [BATCH]);
   const { logits, presents } = decoderLayers(l, llm, inputs, "last", (keys) =>
-    l.unsqueeze(g.op("GreaterOrEqual", [l.unsqueeze(keys, [0]), l.unsqueeze(padding, [1])]), [1, 2]),
+    l.unsqueeze(g.op("GreaterOrEqual", [l.unsqueeze(keys, [0]), l.unsqueeze(g.op("Cast", [padding], { to: 1 }), [1])]), [1, 2]),
   );
   g.output(logits, outputs.logits, l.act, [BATCH, 1, llm.vocabSize]);
   outputPresents(l, llm, presents);
@@ -108,12 +108,12 @@ function decoderLayers(
   const P = g.op("Shape", [past[0]!.key], { start: 2, end: 3 });
   const total = g.op("Add", [P, T]);
   const scalar = (v: string) => g.op("Squeeze", [v, g.int64s([0])]);
-  const zero = g.int64s([0], []);
-  const one = g.int64s([1], []);
 
-  // Additive mask [B,1,T,P+T] in float32.
-  const keys = g.op("Range", [zero, scalar(total), one]);
-  const queries = g.op("Add", [g.op("Range", [zero, scalar(T), one]), P]);
+  // Additive mask [B,1,T,P+T] in float32. Positions count in float32 (exact to 2^24): onnxruntime keeps int64
+  // arithmetic on the CPU, and a mask made there would cross to the device every step.
+  const asFloat = (x: string) => g.op("Cast", [x], { to: 1 });
+  const keys = g.op("Range", [g.scalar("float32", 0), asFloat(scalar(total)), g.scalar("float32", 1)]);
+  const queries = g.op("Add", [g.op("Range", [g.scalar("float32", 0), asFloat(scalar(T)), g.scalar("float32", 1)]), asFloat(P)]);
   const causal = g.op("LessOrEqual", [l.unsqueeze(keys, [0]), l.unsqueeze(queries, [1])]);
   const allowed = g.op("And", [causal, visible(keys)]);
   const bias = g.op("Where", [allowed, g.scalar("float32", 0), g.scalar("float32", -3.4028234663852886e38)]);

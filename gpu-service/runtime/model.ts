@@ -14,7 +14,14 @@ import {
 import type { Logger } from "../log.ts";
 import type { ModelDirectory } from "../model/index.ts";
 import { type Activations, type ActivationType, activationsOf, activationType, allocate, int64Tensor, tensor } from "./activations.ts";
-import { type ExecutionProvider, type GraphSessions, loadSessions, type SessionOptions } from "./sessions.ts";
+import {
+  cpuPlacedNodes,
+  type ExecutionProvider,
+  type GraphSessions,
+  type LoadedSessions,
+  loadSessions,
+  type SessionOptions,
+} from "./sessions.ts";
 
 /**
  * Keys and values of every decoder layer, each [B, kvHeads, length, headDim], layer-major (layer 0 key, layer
@@ -74,27 +81,28 @@ export class VisionLanguageModel {
   readonly dtype: ModelDtype;
   readonly act: ActivationType;
   readonly providers: Partial<Record<GraphName, ExecutionProvider>>;
+  readonly #loaded: LoadedSessions;
   readonly #sessions: GraphSessions;
 
-  private constructor(
-    manifest: Manifest,
-    dtype: ModelDtype,
-    sessions: GraphSessions,
-    providers: Partial<Record<GraphName, ExecutionProvider>>,
-  ) {
+  private constructor(manifest: Manifest, dtype: ModelDtype, loaded: LoadedSessions) {
     this.manifest = manifest;
     this.dtype = dtype;
     this.act = activationType(dtype);
-    this.#sessions = sessions;
-    this.providers = providers;
+    this.#loaded = loaded;
+    this.#sessions = loaded.sessions;
+    this.providers = loaded.providers;
   }
 
   static async load(directory: ModelDirectory, dtype: ModelDtype, options: SessionOptions, log: Logger): Promise<VisionLanguageModel> {
     if (!directory.manifest.dtypes.includes(dtype)) {
       throw new Error(`${directory.path} has no ${dtype} graphs (it has ${directory.manifest.dtypes.join(", ")})`);
     }
-    const { sessions, providers } = await loadSessions(directory.path, directory.manifest, dtype, options, log);
-    return new VisionLanguageModel(directory.manifest, dtype, sessions, providers);
+    return new VisionLanguageModel(directory.manifest, dtype, await loadSessions(directory.path, directory.manifest, dtype, options, log));
+  }
+
+  /** Node kinds of the accelerated graphs that ran on the CPU since loading (call once, after a warm-up). */
+  cpuPlacedNodes(): Partial<Record<GraphName, string[]>> {
+    return cpuPlacedNodes(this.#loaded);
   }
 
   /** Bytes one position of one row takes in the KV cache: keys and values of every layer. */

@@ -76,20 +76,29 @@ export async function startRuntime(
   const started = performance.now();
   const size = manifest.vision.imageSize;
   const key = `warm-up:${manifest.revision}`;
-  const ids = [manifest.tokens.bos, ...new Array<number>(manifest.vision.imageTokens).fill(manifest.tokens.image), manifest.tokens.eos];
-  await engine.generate({
-    id: "warm-up",
-    inputIds: ids,
-    images: [{ key, pixels: new Uint8Array(3 * size * size).fill(127) }],
-    imageStarts: [1],
-    sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 },
-    rng: new SequenceRng(0n),
-    maxNewTokens: 2,
-    stopTokenIds: new Set(),
-    signal: new AbortController().signal,
-    onToken() {},
-  });
+  const { bos, eos, image } = manifest.tokens;
+  const warmUp = (inputIds: number[], withImage: boolean, repetitionPenalty: number, maxNewTokens: number) =>
+    engine.generate({
+      id: "warm-up",
+      inputIds,
+      images: withImage ? [{ key, pixels: new Uint8Array(3 * size * size).fill(127) }] : [],
+      imageStarts: withImage ? [1] : [],
+      sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty },
+      rng: new SequenceRng(0n),
+      maxNewTokens,
+      stopTokenIds: new Set(),
+      signal: new AbortController().signal,
+      onToken() {},
+    });
+  // Two requests that meet in the batch, so every graph runs: the towers, the decoder, kv_join when the second
+  // joins, kv_select when the first leaves, and logits_rows for the second's repetition penalty.
+  await Promise.all([
+    warmUp([bos, ...new Array<number>(manifest.vision.imageTokens).fill(image), eos], true, 1, 2),
+    warmUp([bos, eos, eos], false, 1.1, 4),
+  ]);
   vision.cache.delete(key);
+  const onCpu = model.cpuPlacedNodes();
+  if (Object.keys(onCpu).length > 0) log.info("nodes onnxruntime placed on the CPU (shape arithmetic)", { graphs: onCpu });
   log.info("model loaded", {
     name: manifest.name,
     dtype,

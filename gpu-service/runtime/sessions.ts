@@ -1,3 +1,5 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import {
@@ -21,6 +23,8 @@ export type LoadedSessions = {
   sessions: GraphSessions;
   /** Provider each graph actually runs on. */
   providers: Partial<Record<GraphName, ExecutionProvider>>;
+  /** Where the accelerated sessions write the profile that shows their node placement (see cpuPlacedNodes). */
+  profileDir: string;
 };
 
 export type SessionOptions = {
@@ -42,6 +46,8 @@ const KV_GRAPHS: readonly GraphName[] = ["decoder_serving", "kv_select", "kv_joi
  */
 const HOST_GRAPHS: readonly GraphName[] = ["embed_tokens"];
 
+const servedGraphs = servedGraphsOf("hybrid");
+
 /** Outputs a WebGPU session keeps on the device: every cache, and the logits (read only through logits_rows). */
 function deviceOutputs(graph: GraphName, manifest: Manifest): string[] {
   const caches = Array.from({ length: manifest.llm.numLayers }, (_, layer) => KV_SIDES.map((side) => presentName(layer, side))).flat();
@@ -55,13 +61,41 @@ function sessionOptions(
   provider: ExecutionProvider,
   manifest: Manifest,
   options: SessionOptions,
+  profileDir: string,
 ): ort.InferenceSession.SessionOptions {
   const base: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: "all" };
   if (provider === "cpu") return options.cpuThreads > 0 ? { ...base, intraOpNumThreads: options.cpuThreads } : base;
-  if (provider !== "webgpu") return base;
-  const onDevice = deviceOutputs(graph, manifest);
-  if (onDevice.length === 0) return base;
-  return { ...base, preferredOutputLocation: Object.fromEntries(onDevice.map((name) => [name, "gpu-buffer" as const])) };
+  // Profiled until the warm-up has run every graph: the profile names the provider of each node that ran.
+  const profiled = { ...base, enableProfiling: true, profileFilePrefix: join(profileDir, graph) };
+  const onDevice = provider === "webgpu" ? deviceOutputs(graph, manifest) : [];
+  if (onDevice.length === 0) return profiled;
+  return { ...profiled, preferredOutputLocation: Object.fromEntries(onDevice.map((name) => [name, "gpu-buffer" as const])) };
+}
+
+/**
+ * Ends the accelerated sessions' profiling and names, per graph, the node kinds onnxruntime ran on the CPU
+ * instead (it places shape arithmetic there on purpose; a KV-touching node there would cost a copy each step).
+ * Graphs that have not run since loading report nothing.
+ */
+export function cpuPlacedNodes(loaded: LoadedSessions): Partial<Record<GraphName, string[]>> {
+  const placed: Partial<Record<GraphName, string[]>> = {};
+  for (const [graph, session] of Object.entries(loaded.sessions) as [GraphName, ort.InferenceSession][]) {
+    if (loaded.providers[graph] !== "cpu") session.endProfiling();
+  }
+  for (const file of readdirSync(loaded.profileDir)) {
+    const graph = servedGraphs.find((name) => file.startsWith(`${name}_`));
+    if (!graph) continue;
+    const events = JSON.parse(readFileSync(join(loaded.profileDir, file), "utf8")) as {
+      cat?: string;
+      args?: { op_name?: string; provider?: string };
+    }[];
+    const kinds = new Set(
+      events.flatMap((e) => (e.cat === "Node" && e.args?.provider === "CPUExecutionProvider" ? [e.args.op_name ?? "?"] : [])),
+    );
+    if (kinds.size > 0) placed[graph] = [...kinds].sort();
+  }
+  rmSync(loaded.profileDir, { recursive: true, force: true });
+  return placed;
 }
 
 /** Loads every graph the service runs for `dtype`, choosing each one's provider as configured. */
@@ -75,6 +109,7 @@ export async function loadSessions(
   const available = new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend.bundled]));
   const sessions: GraphSessions = {};
   const providers: LoadedSessions["providers"] = {};
+  const profileDir = mkdtempSync(join(tmpdir(), "gpu-service-placement-"));
   for (const graph of servedGraphsOf(manifest.kind)) {
     const file = graphFileName(graph, dtype);
     const kvProvider = graph !== "decoder_serving" && KV_GRAPHS.includes(graph) ? providers.decoder_serving : undefined;
@@ -86,7 +121,10 @@ export async function loadSessions(
         continue;
       }
       try {
-        sessions[graph] = await ort.InferenceSession.create(join(dir, file), sessionOptions(graph, provider, manifest, options));
+        sessions[graph] = await ort.InferenceSession.create(
+          join(dir, file),
+          sessionOptions(graph, provider, manifest, options, profileDir),
+        );
         providers[graph] = provider;
         break;
       } catch (error) {
@@ -96,5 +134,5 @@ export async function loadSessions(
     if (!sessions[graph]) throw new Error(`${file}: no execution provider could load it (${failures.join("; ")})`);
     if (failures.length > 0) log.warn("execution provider fallback", { graph, provider: providers[graph], tried: failures });
   }
-  return { sessions, providers };
+  return { sessions, providers, profileDir };
 }
