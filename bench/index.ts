@@ -2,7 +2,7 @@
 import { conversionBenchmark, graphLatencyBenchmark } from "./converter.ts";
 import { preprocessBenchmark } from "./edge-preprocess.ts";
 import { tokenizeBenchmark } from "./edge-tokenize.ts";
-import { concurrencyBenchmark, decodeContextBenchmark, encoderCacheBenchmark } from "./gpu-service.ts";
+import { concurrencyBenchmark, decodeContextBenchmark, encoderCacheBenchmark, prefillGapBenchmark } from "./gpu-service.ts";
 import { linkBenchmark } from "./link.ts";
 import { repeatImageBenchmark } from "./repeat-image.ts";
 import { type BenchmarkResult, formatResult } from "./report.ts";
@@ -14,6 +14,7 @@ const benchmarks: Record<string, () => Promise<BenchmarkResult>> = {
   "graph-latency": () => graphLatencyBenchmark(),
   "decode-context": () => decodeContextBenchmark(),
   concurrency: () => concurrencyBenchmark(),
+  "prefill-gap": () => prefillGapBenchmark(),
   "encoder-cache": () => encoderCacheBenchmark(),
   preprocess: () => preprocessBenchmark(),
   tokenize: () => tokenizeBenchmark(),

@@ -15,3 +15,4 @@ export {
 export { descendantPids, rssBytes, totalRssBytes, workerdRssBytes } from "./memory.ts";
 export { nodeCodecWasm } from "./node-codecs.ts";
 export { encodePng } from "./png.ts";
+export { softwareVulkanEnv } from "./software-vulkan.ts";

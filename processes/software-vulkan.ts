@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "../../processes/index.ts";
+import { ROOT } from "./launch.ts";
 
 /**
  * The environment that names the software Vulkan device (lavapipe) scripts/software-vulkan.sh provisions:
