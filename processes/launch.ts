@@ -86,13 +86,16 @@ export type GpuServiceOptions = {
   env?: Record<string, string>;
   /** Copy the process's output to this process's stdout, each line prefixed. */
   echo?: boolean;
+  /** Run this executable (e.g. an unpacked offline bundle's `start`) instead of this checkout's service. */
+  executable?: string;
 };
 
 /** The GPU service as a real process (`node gpu-service/main.ts`). */
 export async function startGpuService(options: GpuServiceOptions): Promise<Running & { grpcPort: number }> {
   const port = options.port ?? (await freePort());
   const grpcPort = options.grpcPort ?? (await freePort());
-  const launched = launch(`${BIN}/node`, ["gpu-service/main.ts"], {
+  const [command, args] = options.executable ? [options.executable, []] : [`${BIN}/node`, ["gpu-service/main.ts"]];
+  const launched = launch(command, args, {
     env: {
       GPU_SERVICE_PORT: String(port),
       GPU_SERVICE_GRPC_PORT: String(grpcPort),
