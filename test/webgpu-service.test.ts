@@ -39,6 +39,7 @@ beforeAll(async () => {
         GPU_SERVICE_EXECUTION_PROVIDERS: "webgpu",
         GPU_SERVICE_PREFILL_CHUNK_TOKENS: "256",
         GPU_SERVICE_KV_CACHE_BYTES: String(budget),
+        GPU_SERVICE_MAX_QUEUE: "1",
       },
     }),
   ]);
@@ -157,6 +158,27 @@ describe("the GPU service on WebGPU", () => {
     expect(refused.code).toBe(Code.ResourceExhausted);
     expect(refused.rawMessage).toMatch(/exceeds the budget/);
     expect((await collectGenerate(client(webgpu), request([341]))).finished.reason).toBe(FinishReason.LENGTH);
+  });
+
+  it("ends a call past its deadline with DEADLINE_EXCEEDED and goes on serving", async () => {
+    const late = await errorOf(client(webgpu).generate(request([345], { maxNewTokens: 2000 }), { timeoutMs: 1500 }));
+    expect(late.code).toBe(Code.DeadlineExceeded);
+    await waitFor(async () => (await gpuMetric(webgpu.url, "gpu_service_sequences_active")) === 0, "no active sequence");
+    expect((await collectGenerate(client(webgpu), request([346]))).tokens).toHaveLength(GREEDY.maxNewTokens);
+  });
+
+  it("refuses requests beyond the batch and the queue with RESOURCE_EXHAUSTED, then serves again", async () => {
+    // 600 new tokens each: four rows fit the KV budget, so only the batch size holds the fifth back.
+    const running = Array.from({ length: 4 }, (_, i) => openGenerate(client(webgpu), request([360 + i], { maxNewTokens: 600 })));
+    await waitFor(() => running.every((stream) => stream.tokens.length > 0), "four running streams", 60_000);
+    const queued = openGenerate(client(webgpu), request([365], { maxNewTokens: 600 }));
+    await waitFor(async () => (await gpuMetric(webgpu.url, "gpu_service_queue_depth")) === 1, "one queued request");
+    const refused = await errorOf(client(webgpu).generate(request([366])));
+    expect(refused.code).toBe(Code.ResourceExhausted);
+    for (const stream of [...running, queued]) stream.abort.abort();
+    await Promise.all([...running, queued].map((stream) => stream.done));
+    await waitFor(async () => (await gpuMetric(webgpu.url, "gpu_service_sequences_active")) === 0, "no active sequence");
+    expect((await collectGenerate(client(webgpu), request([367]))).tokens).toHaveLength(GREEDY.maxNewTokens);
   });
 
   it("ends a cancelled stream within a step and frees its place", async () => {
