@@ -105,5 +105,11 @@ export class Layers {
   }
 }
 
+/**
+ * The largest intermediate tensor a tower graph builds for one image: WebGPU binds at most 128 MiB per storage
+ * buffer by default and computes a larger tensor silently wrong (converter/README.md "Tensor size on accelerators").
+ */
+export const MAX_TENSOR_BYTES = 64 * 2 ** 20;
+
 /** The float type a model set computes in. */
 export const floatType = (dtype: "fp32" | "fp16"): FloatType => (dtype === "fp32" ? "float32" : "float16");
