@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { CheckpointError } from "./errors.ts";
 
 /**
@@ -88,149 +89,180 @@ export const LLAMA_DEFAULTS = {
   rope_theta: 10000,
 } as const;
 
-type Json = Record<string, unknown>;
+// Each schema's message reads after the key's dotted path, which `parseConfig` puts in front of it.
+const show = (input: unknown) => JSON.stringify(input); // `undefined` for an absent key
 
-function object(value: unknown, key: string): Json {
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new CheckpointError(`config.json: ${key} must be an object`);
-  return value as Json;
+function fail(message: string): never {
+  throw new CheckpointError(`config.json: ${message}`);
 }
 
-function positive(obj: Json, key: string, where: string, fallback?: number): number {
-  const value = obj[key] ?? fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-    throw new CheckpointError(`config.json: ${where}.${key} must be a positive integer, got ${JSON.stringify(obj[key])}`);
-  }
-  return value;
-}
+// Leaf checks are z.custom so each key fails with one message, not one per zod check or per array element.
+const positiveInt = z.custom<number>((v) => Number.isInteger(v) && (v as number) > 0, {
+  error: (issue) => `must be a positive integer, got ${show(issue.input)}`,
+});
+const positiveNumber = (error = "must be a positive number") => z.custom<number>((v) => typeof v === "number" && v > 0, { error });
+const triple = z.custom<[number, number, number]>((v) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number"), {
+  error: "must be three numbers",
+});
+const intList = z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0), {
+  error: "must be a list of integers",
+});
+const object = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.looseObject(shape, { error: "must be an object" });
 
-function triple(obj: Json, key: string, where: string): [number, number, number] {
-  const value = obj[key];
-  if (!Array.isArray(value) || value.length !== 3 || !value.every((v) => typeof v === "number")) {
-    throw new CheckpointError(`config.json: ${where}.${key} must be three numbers`);
-  }
-  return value as [number, number, number];
-}
+/** The one value the converter handles; `note` says which, e.g. `expected sam_b_downsample`. */
+const only = <const T extends string | number>(value: T, note: string) =>
+  z.literal(value, { error: (issue) => `${show(issue.input)} is not supported (${note})` });
 
-function intList(obj: Json, key: string, where: string, fallback: number[]): number[] {
-  const value = obj[key] ?? fallback;
-  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v >= 0))
-    throw new CheckpointError(`config.json: ${where}.${key} must be a list of integers`);
-  return value as number[];
-}
+/** A key that takes `fallback` when absent or null (`?? fallback`), the fallback being checked like a value. */
+const orDefault = <T extends z.ZodType>(schema: T, fallback: unknown) => z.preprocess((v) => v ?? fallback, schema);
 
-function checkModelName(cfg: Json, where: string, expected: string): void {
-  if (cfg.model_name !== expected) {
-    throw new CheckpointError(`config.json: ${where}.model_name ${JSON.stringify(cfg.model_name)} is not supported (expected ${expected})`);
-  }
-}
+const select = {
+  select_layer: z.literal(-1, { error: (issue) => `${String(issue.input)} is not supported (only -1)` }).optional(),
+  select_feature: only("same", 'only "same"').optional(),
+};
 
-function checkSelect(cfg: Json, where: string): void {
-  if (cfg.select_layer !== undefined && cfg.select_layer !== -1)
-    throw new CheckpointError(`config.json: ${where}.select_layer ${cfg.select_layer} is not supported (only -1)`);
-  if (cfg.select_feature !== undefined && cfg.select_feature !== "same")
-    throw new CheckpointError(`config.json: ${where}.select_feature ${JSON.stringify(cfg.select_feature)} is not supported (only "same")`);
-}
+const SiglipCfg = object({
+  model_name: only(SIGLIP_MODEL, `expected ${SIGLIP_MODEL}`),
+  ...select,
+  width: orDefault(positiveInt, 1024),
+  mlp_ratio: orDefault(positiveNumber("is invalid"), 4),
+  image_size: orDefault(positiveInt, 384),
+  layers: orDefault(positiveInt, 24),
+  heads: orDefault(positiveInt, 16),
+  pixel_mean: triple.default([0.5, 0.5, 0.5]),
+  pixel_std: triple.default([0.5, 0.5, 0.5]),
+});
 
-function siglip(cfg: Json, where: string, inputSize: number, prefix: string): SiglipSpec {
-  checkModelName(cfg, where, SIGLIP_MODEL);
-  checkSelect(cfg, where);
-  const width = positive(cfg, "width", where, 1024);
-  const mlpRatio = cfg.mlp_ratio ?? 4;
-  if (typeof mlpRatio !== "number" || mlpRatio <= 0 || !Number.isInteger(width * mlpRatio))
-    throw new CheckpointError(`config.json: ${where}.mlp_ratio is invalid`);
-  const spec: SiglipSpec = {
+const SamCfg = object({
+  model_name: only(SAM_MODEL, `expected ${SAM_MODEL}`),
+  ...select,
+  image_size: orDefault(positiveInt.pipe(only(1024, "SAM-B takes 1024")), 1024),
+  encoder_depth: orDefault(positiveInt, 12),
+  encoder_global_attn_indexes: orDefault(intList, [2, 5, 8, 11]),
+  downsample_channels: orDefault(
+    intList.refine((list) => list.length === 2, { error: "must have two entries" }),
+    [512, 1024],
+  ),
+  encoder_embed_dim: orDefault(positiveInt, 768),
+  encoder_num_heads: orDefault(positiveInt, 12),
+  prompt_embed_dim: orDefault(positiveInt, 256),
+  pixel_mean: triple,
+  pixel_std: triple,
+});
+
+const d = LLAMA_DEFAULTS;
+const Language = object({
+  model_type: only("llama", "llama").optional(),
+  rope_scaling: z.null({ error: "is not supported" }).optional(),
+  hidden_act: only("silu", "silu").optional(),
+  hidden_size: orDefault(positiveInt, d.hidden_size),
+  num_attention_heads: orDefault(positiveInt, d.num_attention_heads),
+  num_key_value_heads: positiveInt.nullish(), // defaults to num_attention_heads
+  head_dim: positiveInt.nullish(), // defaults to hidden_size / num_attention_heads
+  rope_theta: orDefault(positiveNumber(), d.rope_theta),
+  rms_norm_eps: orDefault(positiveNumber(), d.rms_norm_eps),
+  num_hidden_layers: orDefault(positiveInt, d.num_hidden_layers),
+  intermediate_size: orDefault(positiveInt, d.intermediate_size),
+  vocab_size: orDefault(positiveInt, d.vocab_size),
+  max_position_embeddings: orDefault(positiveInt, d.max_position_embeddings),
+});
+
+const ConfigJson = z.looseObject(
+  {
+    vision_config: z.discriminatedUnion(
+      "cls",
+      [
+        object({
+          cls: z.literal("HybridVisionTower"),
+          params: object({ concat_type: only("tuple", '"tuple"').optional(), high_res_cfg: SamCfg, low_res_cfg: SiglipCfg }),
+        }),
+        object({ cls: z.literal("CLIPVisionTower"), params: SiglipCfg }),
+      ],
+      {
+        error: (issue) =>
+          issue.code === "invalid_union"
+            ? `${show((issue.input as { cls?: unknown }).cls)} is not supported (HybridVisionTower or CLIPVisionTower)`
+            : "must be an object",
+      },
+    ),
+    aligner_config: object({
+      // projector_type is checked against the vision tower after parsing.
+      params: object({ depth: orDefault(only(2, "2"), 1), input_dim: positiveInt, n_embed: positiveInt }),
+    }),
+    language_config: orDefault(Language, {}),
+  },
+  { error: "must be an object" },
+);
+
+function siglip(cfg: z.output<typeof SiglipCfg>, where: string, inputSize: number, prefix: string): SiglipSpec {
+  const mlpDim = cfg.width * cfg.mlp_ratio;
+  if (!Number.isInteger(mlpDim)) fail(`${where}.mlp_ratio is invalid`);
+  if (cfg.width % cfg.heads !== 0) fail(`${where}.width ${cfg.width} is not divisible by heads ${cfg.heads}`);
+  if (cfg.image_size % 16 !== 0) fail(`${where}.image_size ${cfg.image_size} is not a multiple of 16`);
+  return {
     inputSize,
-    imageSize: positive(cfg, "image_size", where, 384),
+    imageSize: cfg.image_size,
     patchSize: 16,
-    width,
-    depth: positive(cfg, "layers", where, 24),
-    heads: positive(cfg, "heads", where, 16),
-    mlpDim: width * mlpRatio,
+    width: cfg.width,
+    depth: cfg.layers,
+    heads: cfg.heads,
+    mlpDim,
     eps: 1e-6,
-    pixelMean: cfg.pixel_mean === undefined ? [0.5, 0.5, 0.5] : triple(cfg, "pixel_mean", where),
-    pixelStd: cfg.pixel_std === undefined ? [0.5, 0.5, 0.5] : triple(cfg, "pixel_std", where),
+    pixelMean: cfg.pixel_mean,
+    pixelStd: cfg.pixel_std,
     prefix,
   };
-  if (spec.width % spec.heads !== 0)
-    throw new CheckpointError(`config.json: ${where}.width ${spec.width} is not divisible by heads ${spec.heads}`);
-  if (spec.imageSize % spec.patchSize !== 0)
-    throw new CheckpointError(`config.json: ${where}.image_size ${spec.imageSize} is not a multiple of 16`);
-  return spec;
 }
 
-function sam(cfg: Json, where: string, prefix: string): SamSpec {
-  checkModelName(cfg, where, SAM_MODEL);
-  checkSelect(cfg, where);
-  const imageSize = positive(cfg, "image_size", where, 1024);
-  if (imageSize !== 1024) throw new CheckpointError(`config.json: ${where}.image_size ${imageSize} is not supported (SAM-B takes 1024)`);
-  const depth = positive(cfg, "encoder_depth", where, 12);
-  const globalIndexes = intList(cfg, "encoder_global_attn_indexes", where, [2, 5, 8, 11]);
-  if (globalIndexes.length === 0 || globalIndexes.some((i) => i >= depth))
-    throw new CheckpointError(`config.json: ${where}.encoder_global_attn_indexes must name blocks below ${depth}`);
-  const downsample = intList(cfg, "downsample_channels", where, [512, 1024]);
-  if (downsample.length !== 2) throw new CheckpointError(`config.json: ${where}.downsample_channels must have two entries`);
-  const spec: SamSpec = {
-    imageSize,
+function sam(cfg: z.output<typeof SamCfg>, where: string, prefix: string): SamSpec {
+  const globalIndexes = cfg.encoder_global_attn_indexes;
+  if (globalIndexes.length === 0 || globalIndexes.some((i) => i >= cfg.encoder_depth))
+    fail(`${where}.encoder_global_attn_indexes must name blocks below ${cfg.encoder_depth}`);
+  if (cfg.encoder_embed_dim % cfg.encoder_num_heads !== 0) fail(`${where}.encoder_embed_dim is not divisible by encoder_num_heads`);
+  return {
+    imageSize: cfg.image_size,
     patchSize: 16,
-    width: positive(cfg, "encoder_embed_dim", where, 768),
-    depth,
-    heads: positive(cfg, "encoder_num_heads", where, 12),
+    width: cfg.encoder_embed_dim,
+    depth: cfg.encoder_depth,
+    heads: cfg.encoder_num_heads,
     globalIndexes,
     windowSize: 14,
-    neckDim: positive(cfg, "prompt_embed_dim", where, 256),
-    downsampleDims: downsample as [number, number],
+    neckDim: cfg.prompt_embed_dim,
+    downsampleDims: cfg.downsample_channels as [number, number],
     resizeTo: 96,
     eps: 1e-6,
-    pixelMean: triple(cfg, "pixel_mean", where),
-    pixelStd: triple(cfg, "pixel_std", where),
+    pixelMean: cfg.pixel_mean,
+    pixelStd: cfg.pixel_std,
     prefix,
   };
-  if (spec.width % spec.heads !== 0)
-    throw new CheckpointError(`config.json: ${where}.encoder_embed_dim is not divisible by encoder_num_heads`);
-  return spec;
 }
 
-function llm(language: Json): LlmSpec {
+function llm(language: z.output<typeof Language>): LlmSpec {
   const where = "language_config";
-  if (language.model_type !== undefined && language.model_type !== "llama")
-    throw new CheckpointError(`config.json: ${where}.model_type ${JSON.stringify(language.model_type)} is not supported (llama)`);
-  if (language.rope_scaling !== undefined && language.rope_scaling !== null)
-    throw new CheckpointError(`config.json: ${where}.rope_scaling is not supported`);
-  if (language.hidden_act !== undefined && language.hidden_act !== "silu")
-    throw new CheckpointError(`config.json: ${where}.hidden_act ${JSON.stringify(language.hidden_act)} is not supported (silu)`);
-  if (language.attention_bias === true || language.mlp_bias === true)
-    throw new CheckpointError(`config.json: ${where}: biased attention/MLP is not supported`);
+  if (language.attention_bias === true || language.mlp_bias === true) fail(`${where}: biased attention/MLP is not supported`);
   if (language.tie_word_embeddings === true)
-    throw new CheckpointError(`config.json: ${where}.tie_word_embeddings=true is not supported (DeepSeek-VL has a separate lm_head)`);
-  const d = LLAMA_DEFAULTS;
-  const hiddenSize = positive(language, "hidden_size", where, d.hidden_size);
-  const numHeads = positive(language, "num_attention_heads", where, d.num_attention_heads);
-  const numKeyValueHeads = positive(language, "num_key_value_heads", where, numHeads);
-  if (language.head_dim === undefined && hiddenSize % numHeads !== 0)
-    throw new CheckpointError(`config.json: ${where}: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
-  const headDim = positive(language, "head_dim", where, hiddenSize / numHeads);
-  if (headDim * numHeads !== hiddenSize)
-    throw new CheckpointError(`config.json: ${where}: hidden_size ${hiddenSize} is not num_attention_heads x head_dim`);
-  if (numHeads % numKeyValueHeads !== 0)
-    throw new CheckpointError(`config.json: ${where}: num_attention_heads is not a multiple of num_key_value_heads`);
-  if (headDim % 2 !== 0) throw new CheckpointError(`config.json: ${where}: head_dim must be even for RoPE`);
-  const number = (key: "rms_norm_eps" | "rope_theta"): number => {
-    const value = language[key] ?? d[key];
-    if (typeof value !== "number" || !(value > 0)) throw new CheckpointError(`config.json: ${where}.${key} must be a positive number`);
-    return value;
-  };
+    fail(`${where}.tie_word_embeddings=true is not supported (DeepSeek-VL has a separate lm_head)`);
+  const { hidden_size: hiddenSize, num_attention_heads: numHeads } = language;
+  const numKeyValueHeads = language.num_key_value_heads ?? numHeads;
+  const headDim =
+    language.head_dim ??
+    (hiddenSize % numHeads === 0
+      ? hiddenSize / numHeads
+      : fail(`${where}: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`));
+  if (headDim * numHeads !== hiddenSize) fail(`${where}: hidden_size ${hiddenSize} is not num_attention_heads x head_dim`);
+  if (numHeads % numKeyValueHeads !== 0) fail(`${where}: num_attention_heads is not a multiple of num_key_value_heads`);
+  if (headDim % 2 !== 0) fail(`${where}: head_dim must be even for RoPE`);
   return {
     hiddenSize,
-    numLayers: positive(language, "num_hidden_layers", where, d.num_hidden_layers),
+    numLayers: language.num_hidden_layers,
     numHeads,
     numKeyValueHeads,
     headDim,
-    intermediateSize: positive(language, "intermediate_size", where, d.intermediate_size),
-    vocabSize: positive(language, "vocab_size", where, d.vocab_size),
-    maxPositionEmbeddings: positive(language, "max_position_embeddings", where, d.max_position_embeddings),
-    ropeTheta: number("rope_theta"),
-    rmsNormEps: number("rms_norm_eps"),
+    intermediateSize: language.intermediate_size,
+    vocabSize: language.vocab_size,
+    maxPositionEmbeddings: language.max_position_embeddings,
+    ropeTheta: language.rope_theta,
+    rmsNormEps: language.rms_norm_eps,
   };
 }
 
@@ -242,12 +274,12 @@ export function parseConfig(text: string): ModelSpec {
   } catch (error) {
     throw new CheckpointError(`config.json is not valid JSON: ${(error as Error).message}`);
   }
-  const root = object(json, "(root)");
-  const vision = object(root.vision_config, "vision_config");
-  const visionParams = object(vision.params, "vision_config.params");
-  const aligner = object(root.aligner_config, "aligner_config");
-  const alignerParams = object(aligner.params, "aligner_config.params");
-  const language = object(root.language_config ?? {}, "language_config");
+  const parsed = ConfigJson.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    fail(`${issue.path.join(".") || "(root)"} ${issue.message}`);
+  }
+  const { vision_config: vision, aligner_config: aligner, language_config: language } = parsed.data;
 
   let kind: ModelSpec["kind"];
   let siglipSpec: SiglipSpec;
@@ -255,68 +287,37 @@ export function parseConfig(text: string): ModelSpec {
   let featureDim: number;
   if (vision.cls === "HybridVisionTower") {
     kind = "hybrid";
-    if (visionParams.concat_type !== undefined && visionParams.concat_type !== "tuple") {
-      throw new CheckpointError(
-        `config.json: vision_config.params.concat_type ${JSON.stringify(visionParams.concat_type)} is not supported ("tuple")`,
-      );
-    }
-    const high = object(visionParams.high_res_cfg, "vision_config.params.high_res_cfg");
-    const low = object(visionParams.low_res_cfg, "vision_config.params.low_res_cfg");
+    const { high_res_cfg: high, low_res_cfg: low } = vision.params;
     samSpec = sam(high, "vision_config.params.high_res_cfg", "vision_model.vision_tower_high.vision_tower.");
     siglipSpec = siglip(low, "vision_config.params.low_res_cfg", samSpec.imageSize, "vision_model.vision_tower_low.vision_tower.");
     featureDim = samSpec.downsampleDims[1];
-    if (siglipSpec.width !== featureDim)
-      throw new CheckpointError(`config.json: SigLIP width ${siglipSpec.width} differs from SAM output ${featureDim}`);
+    if (siglipSpec.width !== featureDim) fail(`SigLIP width ${siglipSpec.width} differs from SAM output ${featureDim}`);
     for (const [cfg, where, dim] of [
       [high, "high_res_cfg", featureDim],
       [low, "low_res_cfg", siglipSpec.width],
     ] as const) {
       if (cfg.output_dim !== undefined && cfg.output_dim !== dim)
-        throw new CheckpointError(
-          `config.json: vision_config.params.${where}.output_dim ${cfg.output_dim} differs from the tower's ${dim}`,
-        );
+        fail(`vision_config.params.${where}.output_dim ${cfg.output_dim} differs from the tower's ${dim}`);
     }
-  } else if (vision.cls === "CLIPVisionTower") {
-    kind = "siglip";
-    siglipSpec = siglip(
-      visionParams,
-      "vision_config.params",
-      positive(visionParams, "image_size", "vision_config.params", 384),
-      "vision_model.vision_tower.",
-    );
-    featureDim = siglipSpec.width;
   } else {
-    throw new CheckpointError(
-      `config.json: vision_config.cls ${JSON.stringify(vision.cls)} is not supported (HybridVisionTower or CLIPVisionTower)`,
-    );
+    kind = "siglip";
+    siglipSpec = siglip(vision.params, "vision_config.params", vision.params.image_size, "vision_model.vision_tower.");
+    featureDim = siglipSpec.width;
   }
 
-  const projectorType = alignerParams.projector_type;
+  const projectorType = aligner.params.projector_type;
   const expectedProjector = kind === "hybrid" ? "low_high_hybrid_split_mlp_gelu" : "mlp_gelu";
   if (projectorType !== expectedProjector) {
-    throw new CheckpointError(
-      `config.json: aligner_config.params.projector_type ${JSON.stringify(projectorType)} is not supported with ${vision.cls} (expected ${expectedProjector})`,
-    );
+    fail(`aligner_config.params.projector_type ${show(projectorType)} is not supported with ${vision.cls} (expected ${expectedProjector})`);
   }
-  const depth = alignerParams.depth ?? 1;
-  if (depth !== 2) throw new CheckpointError(`config.json: aligner_config.params.depth ${JSON.stringify(depth)} is not supported (2)`);
-  const alignerSpec: AlignerSpec = {
-    projectorType: expectedProjector,
-    inputDim: positive(alignerParams, "input_dim", "aligner_config.params"),
-    nEmbed: positive(alignerParams, "n_embed", "aligner_config.params"),
-  };
+  const alignerSpec: AlignerSpec = { projectorType: expectedProjector, inputDim: aligner.params.input_dim, nEmbed: aligner.params.n_embed };
   const llmSpec = llm(language);
   if (alignerSpec.inputDim !== featureDim)
-    throw new CheckpointError(
-      `config.json: aligner_config.params.input_dim ${alignerSpec.inputDim} differs from the vision feature width ${featureDim}`,
-    );
+    fail(`aligner_config.params.input_dim ${alignerSpec.inputDim} differs from the vision feature width ${featureDim}`);
   if (alignerSpec.nEmbed !== llmSpec.hiddenSize)
-    throw new CheckpointError(
-      `config.json: aligner_config.params.n_embed ${alignerSpec.nEmbed} differs from the LLM hidden_size ${llmSpec.hiddenSize}`,
-    );
+    fail(`aligner_config.params.n_embed ${alignerSpec.nEmbed} differs from the LLM hidden_size ${llmSpec.hiddenSize}`);
   const grid = siglipSpec.imageSize / siglipSpec.patchSize;
   // SAM's 64x64 grid is resized to 96x96, then two stride-2 convs give 24x24: it must match SigLIP's grid.
-  if (samSpec && samSpec.resizeTo / 4 !== grid)
-    throw new CheckpointError(`config.json: SAM output grid ${samSpec.resizeTo / 4} differs from SigLIP grid ${grid}`);
+  if (samSpec && samSpec.resizeTo / 4 !== grid) fail(`SAM output grid ${samSpec.resizeTo / 4} differs from SigLIP grid ${grid}`);
   return { kind, siglip: siglipSpec, sam: samSpec, aligner: alignerSpec, llm: llmSpec, featureDim, imageTokens: grid * grid };
 }
