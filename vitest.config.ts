@@ -2,9 +2,8 @@ import { mkdirSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { EDGE_ASSETS_DIR } from "./processes/edge-assets.ts";
-
-import { edgeTestModels } from "./test/support/edge-models.ts";
 import { softwareVulkanEnv } from "./processes/software-vulkan.ts";
+import { edgeTestModels } from "./test/support/edge-models.ts";
 
 // wrangler.toml's [assets] folder must exist for the Workers pool to read the configuration.
 mkdirSync(EDGE_ASSETS_DIR, { recursive: true });

@@ -121,7 +121,7 @@ const kvCacheBytes = (llm: Manifest["llm"], dtype: ModelDtype, context: number) 
 
 /** Size on disk of the decoder graph and its external data: what the weights take as stored. */
 async function decoderFileBytes(dir: string, dtype: ModelDtype): Promise<number> {
-  const base = dtype === "fp16" ? "decoder_model_merged_fp16.onnx" : "decoder_model_merged.onnx";
+  const base = dtype === "fp16" ? "decoder_serving_fp16.onnx" : "decoder_serving.onnx";
   const files = (await readdir(dir)).filter((file) => file === base || file === `${base}_data`);
   const sizes = await Promise.all(files.map(async (file) => (await stat(join(dir, file))).size));
   return sizes.reduce((a, b) => a + b, 0);
