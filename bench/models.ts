@@ -4,7 +4,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { convertCheckpoint, type FixtureKind, type FixtureSize, writeFixture } from "../converter/index.ts";
 import { ROOT } from "../processes/index.ts";
-import { type Manifest, type ModelDtype, parseManifest } from "../shared/manifest/index.ts";
+import { FORMAT_VERSION, type Manifest, type ModelDtype, parseManifest } from "../shared/manifest/index.ts";
 
 export const BENCH_CACHE = join(ROOT, ".cache/bench");
 
@@ -20,14 +20,15 @@ export type BenchModelOptions = {
 export type BenchModel = { dir: string; manifest: Manifest };
 
 /**
- * The converted model set in `dir`, created when absent or lacking one of the dtypes. The checkpoint is
+ * The converted model set in `dir`, created when absent, of an older format, or lacking one of the dtypes. The checkpoint is
  * written beside it in F16 like the official ones (same file system: a real 7B checkpoint is ~15 GB) and
  * deleted after conversion.
  */
 export async function benchModel(dir: string, options: BenchModelOptions): Promise<BenchModel> {
   const { kind, size, dtypes = ["fp32"], onPhase } = options;
   const existing = await readFile(join(dir, "manifest.json"), "utf8").catch(() => undefined);
-  if (existing !== undefined) {
+  // A set of an older format is converted again.
+  if (existing !== undefined && JSON.parse(existing).formatVersion === FORMAT_VERSION) {
     const manifest = parseManifest(existing);
     if (dtypes.every((dtype) => manifest.dtypes.includes(dtype))) return { dir, manifest };
   }
