@@ -5,7 +5,7 @@
 // request latency from the client's wall clock, so transport and streaming count as they do for a real caller.
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { gpuClients, randomSecret, softwareVulkanEnv, startGpuService } from "../processes/index.ts";
+import { gpuClients, gpuMetric, randomSecret, softwareVulkanEnv, startGpuService } from "../processes/index.ts";
 import { DataType, type GenerateRequestSchema, type Timings } from "../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../shared/manifest/index.ts";
 import { encodeTensor } from "../shared/tensor/index.ts";
@@ -62,10 +62,7 @@ async function withService<T>(
   const secret = randomSecret();
   const device = provider === "webgpu" ? softwareVulkanEnv() : {};
   const gpu = await startGpuService({ secret, env: { ...device, MODEL_DIR: dir, GPU_SERVICE_EXECUTION_PROVIDERS: provider, ...env } });
-  const metric = async (name: string) => {
-    const line = (await (await fetch(`${gpu.url}/metrics`)).text()).split("\n").find((row) => row.startsWith(`${name} `));
-    return Number(line?.split(" ")[1]);
-  };
+  const metric = (name: string) => gpuMetric(gpu.url, name);
   try {
     return await work({ inference: gpuClients(gpu.url, secret).inference, manifest, metric });
   } finally {

@@ -4,7 +4,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { convertCheckpoint, type FixtureKind, type FixtureSize, writeFixture } from "../converter/index.ts";
 import { ROOT } from "../processes/index.ts";
-import { FORMAT_VERSION, type Manifest, type ModelDtype, parseManifest } from "../shared/manifest/index.ts";
+import { type Manifest, type ModelDtype, parseCurrentManifest } from "../shared/manifest/index.ts";
 
 export const BENCH_CACHE = join(ROOT, ".cache/bench");
 
@@ -27,11 +27,8 @@ export type BenchModel = { dir: string; manifest: Manifest };
 export async function benchModel(dir: string, options: BenchModelOptions): Promise<BenchModel> {
   const { kind, size, dtypes = ["fp32"], onPhase } = options;
   const existing = await readFile(join(dir, "manifest.json"), "utf8").catch(() => undefined);
-  // A set of an older format is converted again.
-  if (existing !== undefined && JSON.parse(existing).formatVersion === FORMAT_VERSION) {
-    const manifest = parseManifest(existing);
-    if (dtypes.every((dtype) => manifest.dtypes.includes(dtype))) return { dir, manifest };
-  }
+  const manifest = existing === undefined ? undefined : parseCurrentManifest(existing);
+  if (manifest && dtypes.every((dtype) => manifest.dtypes.includes(dtype))) return { dir, manifest };
   const checkpoint = `${dir}.checkpoint`;
   try {
     let started = performance.now();

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FORMAT_VERSION, type Manifest, parseManifest } from "../shared/manifest/index.ts";
+import { type Manifest, parseCurrentManifest } from "../shared/manifest/index.ts";
 import { convertCheckpoint } from "./convert.ts";
 import { type FixtureKind, writeFixture } from "./fixture/index.ts";
 
@@ -17,7 +17,8 @@ export interface DefaultModelOptions {
 export async function ensureDefaultModel(dir: string, options: DefaultModelOptions = {}): Promise<Manifest> {
   const existing = await readFile(join(dir, "manifest.json"), "utf8").catch(() => undefined);
   // A default model of an older format is regenerated: nothing but this function writes it.
-  if (existing !== undefined && JSON.parse(existing).formatVersion === FORMAT_VERSION) return parseManifest(existing);
+  const current = existing === undefined ? undefined : parseCurrentManifest(existing);
+  if (current) return current;
   const kind = options.kind ?? "hybrid";
   const scratch = await mkdtemp(join(tmpdir(), "deepseek-vl-fixture-"));
   const checkpoint = join(scratch, `tiny-${kind}`);

@@ -26,3 +26,11 @@ export function gpuClients(baseUrl: string, token: string | undefined, protocol:
         : createConnectTransport({ baseUrl, interceptors, httpVersion: "1.1" });
   return { inference: createClient(InferenceService, transport), diagnostics: createClient(DiagnosticsService, transport) };
 }
+
+/** One sample of the GPU service's Prometheus metrics (GET /metrics): `name` with its exact `{labels}` if any. */
+export async function gpuMetric(gpuUrl: string, name: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${gpuUrl}/metrics`)).text();
+  const line = text.split("\n").find((row) => row.startsWith(`${name}${labels} `));
+  if (line === undefined) throw new Error(`metric ${name}${labels} not found`);
+  return Number(line.slice(line.lastIndexOf(" ") + 1));
+}

@@ -1,6 +1,6 @@
 export { type ChatError, type ChatStream, type ChatUsage, postChat, readChatStream } from "./chat-client.ts";
 export { EDGE_ASSETS_DIR, MODEL_ASSETS_PATH, prepareEdgeAssets } from "./edge-assets.ts";
-export { gpuClients, type Protocol } from "./gpu-client.ts";
+export { gpuClients, gpuMetric, type Protocol } from "./gpu-client.ts";
 export { type HeapUsage, IsolateHeap } from "./isolate-heap.ts";
 export {
   type EdgeOptions,

@@ -14,6 +14,7 @@ import type { Manifest } from "../shared/manifest/index.ts";
 import { encodeTensor } from "../shared/tensor/index.ts";
 import { collectGenerate, openGenerate } from "./support/generate-calls.ts";
 import { errorOf, gpuClients } from "./support/gpu-client.ts";
+import { testImage } from "./support/images.ts";
 import { gpuMetric, waitFor } from "./support/metrics.ts";
 import { tinyModel } from "./support/models.ts";
 
@@ -54,13 +55,7 @@ const client = (service: Running) => gpuClients(service.url, secret).inference;
 
 function pixels(seed: number) {
   const size = model.manifest.vision.imageSize;
-  const data = new Uint8Array(3 * size * size);
-  let state = seed * 2654435761;
-  for (let i = 0; i < data.length; i++) {
-    state = (state * 1103515245 + 12345) >>> 0;
-    data[i] = state >>> 24;
-  }
-  return encodeTensor(DataType.UINT8, [3, size, size], data);
+  return encodeTensor(DataType.UINT8, [3, size, size], testImage(size, size, seed));
 }
 
 function request(text: number[], sampling: Partial<SamplingParams> = {}, images = 0): GenerateRequest {

@@ -3,7 +3,7 @@ import { CandidateSampler, type SampledToken, type SamplingSettings, type Sequen
 import type { Activations } from "./activations.ts";
 import { DecodeBatch } from "./batch.ts";
 import { RuntimeError } from "./errors.ts";
-import { type DecodeOutputs, disposeCache, type VisionLanguageModel } from "./model.ts";
+import { type DecodeOutputs, disposeCache, disposeOnDevice, type VisionLanguageModel } from "./model.ts";
 import type { ImageInput, VisionEncoder } from "./vision.ts";
 
 export type FinishReason = "stop" | "length" | "cancelled";
@@ -295,7 +295,7 @@ export class GenerationEngine {
         done += tokens;
         this.#events.onPrefillChunk?.();
         if (done === length) return output;
-        if (output.logits.location !== "cpu") output.logits.dispose();
+        disposeOnDevice(output.logits);
         if (this.#batch.size > 0) await this.#step();
         if (sequence.request.signal.aborted) {
           disposeCache(past);
@@ -373,7 +373,7 @@ export class GenerationEngine {
       }
       return rows.map((sequence, b) => this.#emit(sequence, sampled[b]));
     } finally {
-      if (output.logits.location !== "cpu") output.logits.dispose();
+      disposeOnDevice(output.logits);
     }
   }
 

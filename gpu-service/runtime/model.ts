@@ -70,9 +70,14 @@ function hostBytesOf(tensors: Iterable<ort.Tensor>): number {
   return bytes;
 }
 
-/** Frees the device buffers of a cache no one reads any more (host tensors are left to the collector). */
+/** Frees a tensor's device buffer once no one reads it (host tensors are left to the collector). */
+export function disposeOnDevice(tensor: ort.Tensor): void {
+  if (tensor.location !== "cpu") tensor.dispose();
+}
+
+/** Frees the device buffers of a cache no one reads any more. */
 export function disposeCache(cache: KvCache): void {
-  for (const t of cache.tensors) if (t.location !== "cpu") t.dispose();
+  for (const t of cache.tensors) disposeOnDevice(t);
 }
 
 /** The loaded ONNX model set: one method per stage, each a single batched onnxruntime call. */
@@ -198,7 +203,7 @@ export class VisionLanguageModel {
     const all = result.data as Float32Array;
     return {
       rows: rows.map((_, i) => all.subarray(i * vocab, (i + 1) * vocab)),
-      hostBytes: hostBytesOf([feeds[inputs.rows], result]) + (logits.location === "cpu" ? hostBytesOf([logits]) : 0),
+      hostBytes: hostBytesOf([feeds[inputs.rows], result, logits]),
     };
   }
 

@@ -10,6 +10,7 @@ export {
   ManifestSchema,
   MODEL_DTYPES,
   type ModelDtype,
+  parseCurrentManifest,
   parseManifest,
   servedGraphsOf,
   servingTopK,

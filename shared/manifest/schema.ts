@@ -85,6 +85,14 @@ export class ManifestError extends Error {
   override name = "ManifestError";
 }
 
+/**
+ * Parses manifest.json text of a generated model set (the default model, benchmark sets), or answers undefined
+ * when it is of another format version: such a set is generated again, not refused.
+ */
+export function parseCurrentManifest(text: string): Manifest | undefined {
+  return (JSON.parse(text) as { formatVersion?: unknown }).formatVersion === FORMAT_VERSION ? parseManifest(text) : undefined;
+}
+
 /** Parses and validates manifest.json text; the error names the first offending field. */
 export function parseManifest(text: string): Manifest {
   let json: unknown;
