@@ -13,7 +13,7 @@ import { createLogger } from "../gpu-service/log.ts";
 import { openModelDirectory } from "../gpu-service/model/index.ts";
 import { EXECUTION_PROVIDERS, type ExecutionProvider, type Runtime, startRuntime } from "../gpu-service/runtime/index.ts";
 import { SequenceRng } from "../gpu-service/sampling/index.ts";
-import { type Manifest, MODEL_DTYPES, type ModelDtype } from "../shared/manifest/index.ts";
+import { graphFileName, type Manifest, MODEL_DTYPES, type ModelDtype } from "../shared/manifest/index.ts";
 import { noiseImage } from "./images.ts";
 import { median } from "./median.ts";
 import { BENCH_CACHE, benchModel } from "./models.ts";
@@ -119,10 +119,14 @@ function decodeWeightBytes(llm: Manifest["llm"], dtype: ModelDtype): number {
 const kvCacheBytes = (llm: Manifest["llm"], dtype: ModelDtype, context: number) =>
   2 * llm.numLayers * llm.numKeyValueHeads * llm.headDim * context * (dtype === "fp16" ? 2 : 4);
 
-/** Size on disk of the decoder graph and its external data: what the weights take as stored. */
+/**
+ * Size on disk of the serving decoder and its external data: what the weights take as stored. Its weights lie
+ * in decoder_model_merged's data file when external (converter/README.md).
+ */
 async function decoderFileBytes(dir: string, dtype: ModelDtype): Promise<number> {
-  const base = dtype === "fp16" ? "decoder_serving_fp16.onnx" : "decoder_serving.onnx";
-  const files = (await readdir(dir)).filter((file) => file === base || file === `${base}_data`);
+  const serving = graphFileName("decoder_serving", dtype);
+  const wanted = [serving, `${serving}_data`, `${graphFileName("decoder_model_merged", dtype)}_data`];
+  const files = (await readdir(dir)).filter((file) => wanted.includes(file));
   const sizes = await Promise.all(files.map(async (file) => (await stat(join(dir, file))).size));
   return sizes.reduce((a, b) => a + b, 0);
 }

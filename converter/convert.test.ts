@@ -334,6 +334,23 @@ describe("external data", () => {
     const external = await (await session(join(dir, "decoder_model_merged.onnx"))).run(decoderFeeds(embeds, 1, [1, 1], [0, 1]));
     expect(values(logitsOf(external))).toEqual(values(logitsOf(inline)));
   });
+
+  it("stores the LLM weights once: decoder_serving reads them from decoder_model_merged.onnx_data", async () => {
+    const dir = join(root, "models", "siglip-shared");
+    await convertCheckpoint(ckpt("siglip"), dir, { externalDataThreshold: 1 << 20 });
+    const files = await readdir(dir);
+    expect(files).toContain("decoder_model_merged.onnx_data");
+    expect(files).toContain("decoder_serving.onnx");
+    expect(files).not.toContain("decoder_serving.onnx_data");
+    expect((await stat(join(dir, "decoder_serving.onnx"))).size).toBeLessThan(1 << 20);
+    const SERVING = GRAPH_IO.decoder_serving;
+    const feeds = decoderFeeds(embedsFor(2, 8), 1, [], [0, 1]);
+    delete feeds[DECODER.inputs.attentionMask];
+    feeds[SERVING.inputs.padding] = i64([0], [1]);
+    const inline = await (await session(join(model("siglip"), "decoder_serving.onnx"))).run(feeds);
+    const shared = await (await session(join(dir, "decoder_serving.onnx"))).run(feeds);
+    expect(values(shared[SERVING.outputs.logits]!)).toEqual(values(inline[SERVING.outputs.logits]!));
+  });
 });
 
 describe("checkpoint dtypes", () => {

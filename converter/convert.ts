@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { FORMAT_VERSION, graphFileName, graphsOf, type Manifest, ManifestSchema, type ModelDtype } from "../shared/manifest/index.ts";
 import { Checkpoint, CheckpointError, expectedTensors, type ModelSpec, parseConfig, validateTensors } from "./checkpoint/index.ts";
 import { buildGraph, type DecoderOptions } from "./graphs/index.ts";
-import { writeModel } from "./onnx/index.ts";
+import { type ExternalWeights, writeModel } from "./onnx/index.ts";
 
 /** Tokenizer files copied into the model directory when the checkpoint has them (tokenizer.json is required). */
 export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] as const;
@@ -131,17 +131,21 @@ export async function convertCheckpoint(checkpointDir: string, modelDir: string,
     const total = graphs.reduce((sum, { builder }) => sum + builder.weights.reduce((s, w) => s + w.source.byteLength, 0), 0);
     let done = 0;
     const files: string[] = [];
+    // decoder_serving has decoder_model_merged's weights: on disk they are stored once, in the latter's data file.
+    const decoderWeights = new Map<ModelDtype, ExternalWeights>();
     for (const { graph, dtype, builder } of graphs) {
       const path = join(staging, graphFileName(graph, dtype));
       options.onProgress?.({ graph, dtype, done, total });
       const written = await writeModel(builder, path, {
         externalDataThreshold: options.externalDataThreshold,
+        sharedWeights: graph === "decoder_serving" ? decoderWeights.get(dtype) : undefined,
         onWeight: (_, bytes) => {
           done += bytes;
           options.onProgress?.({ graph, dtype, done, total });
         },
       });
       files.push(...written.files.map((f) => basename(f)));
+      if (graph === "decoder_model_merged" && written.externalWeights) decoderWeights.set(dtype, written.externalWeights);
     }
     for (const file of TOKENIZER_FILES) {
       if (await exists(join(checkpointDir, file))) {

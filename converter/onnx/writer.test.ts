@@ -64,6 +64,32 @@ describe("writeModel", () => {
     expect((await readdir(dir)).sort()).toContain("external.onnx_data");
   });
 
+  it("points weights another graph stored (same name, type and dims) into that graph's data file", async () => {
+    const first = join(dir, "first.onnx");
+    const stored = await writeModel(graph(), first, { externalDataThreshold: 16, externalAlignment: 64 });
+    // The same graph, but "two" is a [1] tensor here: its dims differ, so it is written again.
+    const g = new GraphBuilder("gemm-shared");
+    const x = g.input("x", "float32", ["n", 3]);
+    const w = g.weight("w", "float32", [2, 3], chunked(Float32Array.of(1, 2, 3, 4, 5, 6)));
+    const b = g.weight("b", "float32", [2], chunked(Float32Array.of(0.5, -1)));
+    const two = g.weight("two", "float32", [1], chunked(Float32Array.of(2)));
+    g.output(g.op("Mul", [g.op("Gemm", [x, w, b], { transB: 1 }), two]), "z", "float32", ["n", 2]);
+    const second = join(dir, "second.onnx");
+    const written = await writeModel(g, second, { externalDataThreshold: 16, sharedWeights: stored.externalWeights });
+    expect(written.files).toEqual([second, `${second}_data`]);
+    expect((await stat(`${second}_data`)).size).toBe(4);
+    expect(await run(second)).toEqual(expected);
+  });
+
+  it("writes nothing of its own when every weight is shared", async () => {
+    const stored = await writeModel(graph(), join(dir, "owner.onnx"), { externalDataThreshold: 16 });
+    const path = join(dir, "borrower.onnx");
+    const written = await writeModel(graph(), path, { externalDataThreshold: 16, sharedWeights: stored.externalWeights });
+    expect(written.files).toEqual([path]);
+    expect(written.externalWeights).toBeUndefined();
+    expect(await run(path)).toEqual(expected);
+  });
+
   it("refuses a source that produces fewer bytes than it declared", async () => {
     const g = new GraphBuilder("short");
     const x = g.input("x", "float32", [1]);

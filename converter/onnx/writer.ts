@@ -11,7 +11,12 @@ export interface WriteModelOptions {
   externalDataThreshold?: number;
   /** Alignment of each tensor in the external data file. */
   externalAlignment?: number;
-  /** Called after each weight is written (bytes of that weight). */
+  /**
+   * Weights another graph already stored in its external data file: when this graph's weights go external too,
+   * those with the same name, type and dims point into that file instead of being written again.
+   */
+  sharedWeights?: ExternalWeights;
+  /** Called after each weight is written or shared (bytes of that weight). */
   onWeight?: (name: string, bytes: number) => void;
   producer?: string;
 }
@@ -20,6 +25,15 @@ export interface WrittenModel {
   /** Paths written: the model and, when used, its external data file. */
   files: string[];
   bytes: number;
+  /** The weights this call stored in its own external data file, for `sharedWeights` of a later graph. */
+  externalWeights?: ExternalWeights;
+}
+
+/** An external data file's weights by name: where each starts and what it holds. */
+export interface ExternalWeights {
+  /** The data file's name, beside the model files. */
+  location: string;
+  tensors: Map<string, { offset: number; type: StreamedInitializer["type"]; dims: readonly number[]; length: number }>;
 }
 
 const OPSET = 18;
@@ -87,6 +101,14 @@ function tensorHeader(weight: StreamedInitializer, external?: { location: string
   return onnx.TensorProto.encode(proto).finish();
 }
 
+/** Where `weight` already lies in `weights`, when a weight of that name, type and dims is stored there. */
+function sharedPlace(weight: StreamedInitializer, weights: ExternalWeights | undefined) {
+  const stored = weights?.tensors.get(weight.name);
+  if (!stored || stored.type !== weight.type || stored.length !== weight.source.byteLength) return undefined;
+  if (stored.dims.length !== weight.dims.length || stored.dims.some((d, i) => d !== weight.dims[i])) return undefined;
+  return { location: weights!.location, offset: stored.offset };
+}
+
 /**
  * Writes `graph` to `path` as an ONNX model. The graph skeleton (nodes, I/O, small constants) is encoded with
  * onnx-proto; each weight is appended as a GraphProto.initializer field whose length is known in advance,
@@ -118,16 +140,25 @@ export async function writeModel(graph: GraphBuilder, path: string, options: Wri
   const dataPath = `${path}_data`;
 
   // Lay out the external file first: offsets are part of each tensor header.
-  const offsets: number[] = [];
+  const shared = external ? graph.weights.map((w) => sharedPlace(w, options.sharedWeights)) : [];
+  const stored: ExternalWeights = { location: dataName, tensors: new Map() };
+  const places: { location: string; offset: number }[] = [];
   if (external) {
     let offset = 0;
-    for (const w of graph.weights) {
+    for (const [i, w] of graph.weights.entries()) {
+      const place = shared[i];
+      if (place) {
+        places.push(place);
+        continue;
+      }
       offset = Math.ceil(offset / alignment) * alignment;
-      offsets.push(offset);
+      places.push({ location: dataName, offset });
+      stored.tensors.set(w.name, { offset, type: w.type, dims: w.dims, length: w.source.byteLength });
       offset += w.source.byteLength;
     }
   }
-  const headers = graph.weights.map((w, i) => (external ? tensorHeader(w, { location: dataName, offset: offsets[i]! }) : tensorHeader(w)));
+  const ownData = stored.tensors.size > 0;
+  const headers = graph.weights.map((w, i) => tensorHeader(w, places[i]));
   const graphLength =
     skeleton.byteLength +
     graph.weights.reduce((sum, w, i) => {
@@ -139,7 +170,7 @@ export async function writeModel(graph: GraphBuilder, path: string, options: Wri
   }
 
   const modelHandle = await open(path, "w");
-  const dataHandle = external ? await open(dataPath, "w") : undefined;
+  const dataHandle = ownData ? await open(dataPath, "w") : undefined;
   try {
     const model = new FileSink(modelHandle);
     await model.write(header);
@@ -148,12 +179,14 @@ export async function writeModel(graph: GraphBuilder, path: string, options: Wri
     const data = dataHandle ? new FileSink(dataHandle) : undefined;
     for (const [i, w] of graph.weights.entries()) {
       const tensor = headers[i]!;
-      if (data) {
+      if (external) {
         await model.write(fieldPrefix(WIRE_TAGS.graphInitializer, tensor.byteLength));
         await model.write(tensor);
-        const pad = offsets[i]! - data.written;
-        if (pad > 0) await data.write(new Uint8Array(pad));
-        await streamSource(w, data);
+        if (data && !shared[i]) {
+          const pad = places[i]!.offset - data.written;
+          if (pad > 0) await data.write(new Uint8Array(pad));
+          await streamSource(w, data);
+        }
       } else {
         const tensorLength = tensor.byteLength + fieldLength(w.source.byteLength);
         await model.write(fieldPrefix(WIRE_TAGS.graphInitializer, tensorLength));
@@ -167,7 +200,11 @@ export async function writeModel(graph: GraphBuilder, path: string, options: Wri
     await data?.flush();
     const expected = header.byteLength + 1 + varintLength(graphLength) + graphLength;
     if (model.written !== expected) throw new GraphError(`${path}: wrote ${model.written} bytes, planned ${expected}`);
-    return { files: external ? [path, dataPath] : [path], bytes: model.written + (data?.written ?? 0) };
+    return {
+      files: ownData ? [path, dataPath] : [path],
+      bytes: model.written + (data?.written ?? 0),
+      externalWeights: ownData ? stored : undefined,
+    };
   } finally {
     await modelHandle.close();
     await dataHandle?.close();
