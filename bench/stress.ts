@@ -1,4 +1,5 @@
-// `npm run stress [-- --minutes 10 --concurrency 4 --sample-seconds 5 --warmup-minutes 1 --max-growth 10 --control-seconds 60]`:
+// `npm run stress [-- --minutes 10 --concurrency 4 --sample-seconds 5 --warmup-minutes 1 --max-growth 10 --control-seconds 60
+//   --provider cpu|webgpu]`:
 // a soak of the whole system on loopback (the real GPU service process and the edge Worker in workerd, on the
 // embedded tiny model). Mixed traffic through the edge — text and images (new and repeated), JSON and SSE,
 // some streams cancelled mid-way — for a fixed time, with the RSS of the GPU service and of workerd sampled
@@ -26,6 +27,7 @@ import {
   randomSecret,
   readChatStream,
   rssBytes,
+  softwareVulkanEnv,
   startEdge,
   startGpuService,
   totalRssBytes,
@@ -42,8 +44,15 @@ const { values: flags } = parseArgs({
     "warmup-minutes": { type: "string", default: "1" },
     "max-growth": { type: "string", default: "10" },
     "control-seconds": { type: "string", default: "60" },
+    /** The GPU service's execution provider; webgpu runs here over the software Vulkan device (device-resident KV). */
+    provider: { type: "string", default: "cpu" },
   },
 });
+const provider = flags.provider;
+if (provider !== "cpu" && provider !== "webgpu") {
+  console.error(`stress: --provider must be cpu or webgpu, got ${provider}`);
+  process.exit(2);
+}
 
 const options = {
   durationMs: Number(flags.minutes) * 60_000,
@@ -266,8 +275,9 @@ async function main(): Promise<boolean> {
     const gpu = await startGpuService({
       secret,
       env: {
+        ...(provider === "webgpu" ? softwareVulkanEnv() : {}),
         MODEL_DIR: modelDir,
-        GPU_SERVICE_EXECUTION_PROVIDERS: "cpu",
+        GPU_SERVICE_EXECUTION_PROVIDERS: provider,
         GPU_SERVICE_ENCODER_CACHE_BYTES: String(GPU_ENCODER_CACHE_BYTES),
       },
     });
@@ -310,7 +320,7 @@ async function main(): Promise<boolean> {
     console.log(
       `stress: ${flags.minutes} min, ${options.concurrency} concurrent clients, RSS every ${flags["sample-seconds"]} s, warm-up ${flags["warmup-minutes"]} min`,
     );
-    console.log(`model ${manifest.name}; GPU service pid ${gpu.process.pid}; workerd pids ${[...seenWorkerd].join(", ")}`);
+    console.log(`model ${manifest.name} on ${provider}; GPU service pid ${gpu.process.pid}; workerd pids ${[...seenWorkerd].join(", ")}`);
     console.log(`traffic: ${MIX.map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(", ")}\n`);
     console.log("  time   GPU RSS MiB  workerd RSS MiB  isolate MiB  workerd restarts  requests done  in flight");
 
