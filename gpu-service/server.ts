@@ -130,10 +130,12 @@ async function plainHttp(
     response.setHeader("content-type", "application/json");
     response.end(JSON.stringify(body));
   };
-  if (request.method === "GET" && path === "/healthz") {
-    const alive = state.status !== ServingStatus.DRAINING;
+  // /healthz: alive (200 unless draining; a service without a model is alive and says why). /readyz: 200 only
+  // while serving, so a load balancer or Kubernetes sends calls only to a replica that can take them.
+  if (request.method === "GET" && (path === "/healthz" || path === "/readyz")) {
+    const ok = path === "/healthz" ? state.status !== ServingStatus.DRAINING : state.status === ServingStatus.SERVING;
     const providers = state.runtime?.model.providers;
-    return reply(alive ? 200 : 503, { status: ServingStatus[state.status].toLowerCase(), message: state.message, providers });
+    return reply(ok ? 200 : 503, { status: ServingStatus[state.status].toLowerCase(), message: state.message, providers });
   }
   if (request.method === "GET" && path === "/metrics") {
     response.statusCode = 200;

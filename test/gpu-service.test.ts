@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ROOT, randomSecret, startGpuService } from "../processes/index.ts";
 import { gpuClients } from "./support/gpu-client.ts";
 import { readJson } from "./support/json.ts";
+import { tinyModel } from "./support/models.ts";
 
 const diagnostics = (url: string, secret: string) => gpuClients(url, secret).diagnostics;
 
@@ -38,6 +39,10 @@ describe("configuration", () => {
       const health = await readJson(await fetch(`${service.url}/healthz`));
       expect(health.status).toBe("no_model");
       expect(health.message).toContain("manifest.json");
+      // Alive, but not ready: a load balancer must not send it calls.
+      const ready = await fetch(`${service.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect((await readJson(ready)).status).toBe("no_model");
     } finally {
       await service.stop();
     }
@@ -56,6 +61,26 @@ describe("SIGTERM", () => {
     expect(received).toEqual([0, 1, 2, 3]);
     expect(await service.stop()).toBe(0);
     expect(service.output()).toContain('"message":"draining"');
+  });
+
+  it("is ready while serving and not while draining", async () => {
+    const secret = randomSecret();
+    const { dir } = await tinyModel("hybrid");
+    const env = { MODEL_DIR: dir, GPU_SERVICE_EXECUTION_PROVIDERS: "cpu", GPU_SERVICE_SHUTDOWN_GRACE_MS: "20000" };
+    const service = await startGpuService({ secret, env });
+    try {
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+      const ticks = diagnostics(service.url, secret).ticks({ count: 3, intervalMs: 400 });
+      for await (const tick of ticks) {
+        if (tick.index !== 0) continue;
+        process.kill(-service.process.pid!, "SIGTERM");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Draining closes the listener: a probe is refused, so no new call is routed here.
+        await expect(fetch(`${service.url}/readyz`)).rejects.toThrow();
+      }
+    } finally {
+      await service.stop();
+    }
   });
 
   it("ends streams still running after the grace period with UNAVAILABLE, never a silent truncation", async () => {
