@@ -3,7 +3,7 @@ import { requestId } from "hono/request-id";
 import { readConfig } from "./config.ts";
 import type { EdgeEnv } from "./env.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
-import { createGpuClients } from "./gpu/index.ts";
+import { createGpuReplicas } from "./gpu/index.ts";
 import { createIsolateState, type IsolateState } from "./isolate.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { diagnosticsRoutes } from "./routes/diagnostics.ts";
@@ -33,7 +33,7 @@ export function createApp(): Hono<EdgeEnv> {
     // download, a GPU read), keeping all it references. So the request stays alive until its handler has settled, and
     // each GPU call, which a streamed answer outlives, until it has ended.
     const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
-    c.set("gpu", createGpuClients(config.gpuServiceUrl, config.gpuServiceSecret, { waitUntil }));
+    c.set("gpu", createGpuReplicas(config.gpuReplicas, isolate.replicaHealth, { waitUntil, probeTimeoutMs: config.gpuHealthTimeoutMs }));
     const handled = next();
     waitUntil(handled);
     await handled;

@@ -1,5 +1,6 @@
 import { createFileKeys, EdgeEncoderCache, type FeatureCache, type FileKeys, HeldKeys } from "./chat/index.ts";
 import type { Bindings, readConfig } from "./config.ts";
+import { ReplicaHealth } from "./gpu/index.ts";
 import { type CodecInstances, createCodecInstances } from "./image/index.ts";
 import { EdgeModelCache } from "./model/index.ts";
 
@@ -15,8 +16,10 @@ export type IsolateState = {
   readonly model: EdgeModelCache;
   /** SigLIP features by content key, bounded by FEATURE_CACHE_BYTES: made on first use, as its bound is configuration. */
   features: FeatureCache | undefined;
-  /** Image keys the GPU service is believed to hold (at most 4096). */
+  /** Image keys each GPU service replica is believed to hold (at most 4096 in all). */
   readonly heldKeys: HeldKeys;
+  /** What calls and probes taught of each GPU service replica's health (routing passes over the down and the busy). */
+  readonly replicaHealth: ReplicaHealth;
   /** Content keys of image files already preprocessed (about 1 MiB of keys). */
   readonly fileKeys: FileKeys;
   /** The edge placement's SigLIP encoder (one, for one model revision). */
@@ -31,6 +34,7 @@ export function createIsolateState(): IsolateState {
     model: new EdgeModelCache(),
     features: undefined,
     heldKeys: new HeldKeys(),
+    replicaHealth: new ReplicaHealth(),
     fileKeys: createFileKeys(),
     encoders: new EdgeEncoderCache(),
     codecs: createCodecInstances(),

@@ -1,5 +1,6 @@
-// `npm start`: the whole system on this machine — the GPU service on the embedded default model
-// (a tiny random checkpoint generated and converted on first run) and the edge Worker in workerd.
+// `npm start`: the whole system on this machine — the GPU service (or `--gpu-replicas N` of them) on the embedded
+// default model (a tiny random checkpoint generated and converted on first run) and the edge Worker in workerd,
+// routing across the replicas.
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ const { values } = parseArgs({
   options: {
     "model-dir": { type: "string" },
     "gpu-port": { type: "string", default: "8600" },
+    "gpu-replicas": { type: "string", default: "1" },
     "edge-port": { type: "string", default: "8787" },
   },
 });
@@ -52,24 +54,34 @@ const stopAll = async () => {
 process.on("SIGINT", stopAll);
 process.on("SIGTERM", stopAll);
 
+const replicas = Number(values["gpu-replicas"]);
+if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 16) throw new Error("--gpu-replicas must be an integer from 1 to 16");
+// Replica i listens on gpu-port + 2i (HTTP/1.1) and the port after it (gRPC).
 const gpuPort = Number(values["gpu-port"]);
-const gpu = await startGpuService({
-  port: gpuPort,
-  grpcPort: gpuPort + 1,
-  secret: secrets.GPU_SERVICE_SECRET,
-  env: { MODEL_DIR: modelDir },
-  echo: true,
-});
-running.push(gpu);
+const gpus = await Promise.all(
+  Array.from({ length: replicas }, (_, i) =>
+    startGpuService({
+      port: gpuPort + 2 * i,
+      grpcPort: gpuPort + 2 * i + 1,
+      secret: secrets.GPU_SERVICE_SECRET!,
+      env: { MODEL_DIR: modelDir },
+      echo: true,
+    }).then((gpu) => {
+      running.push(gpu);
+      return gpu;
+    }),
+  ),
+);
 const edge = await startEdge(
-  { GPU_SERVICE_URL: gpu.url },
+  replicas === 1 ? { GPU_SERVICE_URL: gpus[0]!.url } : { GPU_SERVICE_URLS: gpus.map((gpu) => gpu.url).join(",") },
   { port: Number(values["edge-port"]), echo: true, persistTo: join(ROOT, ".wrangler/state") },
 );
 running.push(edge);
 
+const gpuLines = gpus.map((gpu, i) => `  GPU service${replicas === 1 ? "" : ` ${i}`}  ${gpu.url}  (gRPC on 127.0.0.1:${gpu.grpcPort})`);
 console.log(`
-  GPU service  ${gpu.url}  (gRPC on 127.0.0.1:${gpu.grpcPort})
+${gpuLines.join("\n")}
   edge API     ${edge.url}  (try: curl ${edge.url}/healthz)
   API key      ${secrets.API_KEYS?.split(",")[0] ?? "(none: set API_KEYS in .dev.vars)"}
-  Ctrl-C stops both.
+  Ctrl-C stops them all.
 `);

@@ -35,10 +35,10 @@ describe("health", () => {
     const response = await fetch(`${edge.url}/healthz`);
     const body = await readJson(response);
     expect(body.edge.status).toBe("ok");
-    expect(body.gpu.reachable).toBe(true);
+    expect(body.gpu.replicas[0].reachable).toBe(true);
     // No MODEL_DIR: the service is up and says so; the edge is not ready to serve completions.
-    expect(body.gpu.status).toBe("no_model");
-    expect(body.gpu.message).toContain("MODEL_DIR is not set");
+    expect(body.gpu.replicas[0].status).toBe("no_model");
+    expect(body.gpu.replicas[0].message).toContain("MODEL_DIR is not set");
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
   });
@@ -152,7 +152,7 @@ describe("GPU service down", () => {
     const health = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(2000) });
     expect(health.status).toBe(503);
     expect(health.headers.get("retry-after")).toMatch(/^\d+$/);
-    expect((await readJson(health)).gpu.reachable).toBe(false);
+    expect((await readJson(health)).gpu.replicas[0].reachable).toBe(false);
 
     const upstream = await fetch(`${edge.url}/v1/diagnostics/echo`, {
       method: "POST",
@@ -166,7 +166,7 @@ describe("GPU service down", () => {
 
     gpu = await startGpuService({ secret, port, grpcPort, env: { GPU_SERVICE_READ_MAX_BYTES: String(8 * MiB) } });
     const recovered = await readJson(await fetch(`${edge.url}/healthz`));
-    expect(recovered.gpu.reachable).toBe(true);
+    expect(recovered.gpu.replicas[0].reachable).toBe(true);
     const echo = await fetch(`${edge.url}/v1/diagnostics/echo`, { method: "POST", headers: admin, body: "abc" });
     expect((await readJson(echo)).intact).toBe(true);
   });

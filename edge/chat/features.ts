@@ -2,7 +2,7 @@ import { ByteLru } from "../../shared/cache/index.ts";
 import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
-import type { GpuClients } from "../gpu/index.ts";
+import { type GpuReplica, type ReplicaHealth, withFailover } from "../gpu/index.ts";
 import { createSiglipEncoder, type SiglipEncoder, workerdOrtWasm } from "../siglip/index.ts";
 import type { PreparedImage } from "./image-keys.ts";
 
@@ -72,16 +72,24 @@ function cacheApi(): Cache | undefined {
   return (globalThis as { caches?: { default?: Cache } }).caches?.default;
 }
 
-/** The gpu placement: SigLIP on the GPU service (EncodeImages), one call for all missing images. */
-export function gpuFeatureSource(gpu: GpuClients, manifest: Manifest, timeoutMs: number): FeatureSource {
+/**
+ * The gpu placement: SigLIP on the GPU service (EncodeImages), one call for all missing images, on the request's
+ * route (the replica its Generate will reach, so that replica keeps the pixels' encodings too).
+ */
+export function gpuFeatureSource(
+  route: readonly GpuReplica[],
+  health: ReplicaHealth,
+  manifest: Manifest,
+  timeoutMs: number,
+): FeatureSource {
   const { imageSize, imageTokens, featureDim } = manifest.vision;
   return async (images) => {
     const pixels = await Promise.all(images.map((image) => image.pixels()));
-    const response = await gpu.inference.encodeImages(
-      {
-        images: images.map((image, i) => ({ key: image.key, pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], pixels[i]!) })),
-      },
-      { timeoutMs },
+    const request = {
+      images: images.map((image, i) => ({ key: image.key, pixels: encodeTensor(DataType.UINT8, [3, imageSize, imageSize], pixels[i]!) })),
+    };
+    const { value: response } = await withFailover(route, health, (replica) =>
+      replica.clients.inference.encodeImages(request, { timeoutMs }),
     );
     return response.siglipFeatures.map(
       (tensor) => decodeTensor(tensor, { dtype: DataType.FLOAT16, shape: [imageTokens, featureDim] }).values,

@@ -61,6 +61,11 @@ export async function prepareImage(
   return { key, pixels: () => Promise.resolve(pixels) };
 }
 
+/** The routing key of a conversation without images: a digest of its rendered opening. */
+export function openingKey(opening: string, revision: string, salt: string): Promise<string> {
+  return digestHex("opening", new TextEncoder().encode(opening), revision, salt);
+}
+
 function once<T>(work: () => Promise<T>): () => Promise<T> {
   let result: Promise<T> | undefined;
   return () => (result ??= work());

@@ -3,11 +3,11 @@ import type { EdgeEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { workerdCodecWasm } from "../image/decode/workerd-wasm.ts";
 import { readModelAsset } from "../model/index.ts";
-import { checkTokenLimit, fromOpenAiMessages, renderPrompt, tokenize } from "../prompt/index.ts";
+import { checkTokenLimit, fromOpenAiMessages, IMAGE_PLACEHOLDER, renderPrompt, tokenize } from "../prompt/index.ts";
 import { followSignal } from "../signals.ts";
 import { type CompletionEvent, completionEvents } from "./completion.ts";
 import { edgeFeatureSource, FeatureCache, gpuFeatureSource } from "./features.ts";
-import { prepareImage } from "./image-keys.ts";
+import { openingKey, prepareImage } from "./image-keys.ts";
 import { imageBytes } from "./image-source.ts";
 import { generate } from "./upstream.ts";
 
@@ -93,13 +93,20 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
   }
   isolate.features ??= new FeatureCache(config.featureCacheBytes);
   const readGraph = () => readModelAsset(context.assets, config.modelAssetsPath, "siglip_encoder.onnx");
+  // Routing: every turn of a conversation goes to the replica that holds its image's encodings and its earlier
+  // turns, so the key comes from the opening (system prompt and first user message), which every turn repeats:
+  // its first image's content key (a repeat of the image in another conversation lands there too), else its text.
+  const opening = renderPrompt(messages.slice(0, messages.findIndex((message) => message.role === "user") + 1));
+  const affinityKey =
+    images[0] && opening.includes(IMAGE_PLACEHOLDER) ? images[0].key : await openingKey(opening, manifest.revision, config.cacheKeySalt);
+  const route = await gpu.route(affinityKey);
   const source =
     config.siglipPlacement === "edge"
       ? edgeFeatureSource(isolate.encoders, manifest, readGraph)
-      : gpuFeatureSource(gpu, manifest, config.gpuTimeoutMs);
+      : gpuFeatureSource(route, gpu.health, manifest, config.gpuTimeoutMs);
   const features = images.length === 0 ? [] : await isolate.features.features(images, source, manifest);
 
-  const upstream = generate(gpu, isolate.heldKeys, {
+  const upstream = generate(route, gpu.health, isolate.heldKeys, {
     requestId: context.requestId,
     inputIds: ids,
     images: images.map((image, i) => ({ ...image, features: features[i] })),

@@ -3,10 +3,10 @@ import { ByteLru } from "../../shared/cache/index.ts";
 import { DataType, type GenerateResponse, type SamplingParams } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { encodeTensor } from "../../shared/tensor/index.ts";
-import type { GpuClients } from "../gpu/index.ts";
+import { type GpuReplica, type ReplicaHealth, withFailover } from "../gpu/index.ts";
 import type { PreparedImage } from "./image-keys.ts";
 
-/** Keys the GPU service is believed to hold in its encoder cache (bounded; a wrong belief costs one resend). */
+/** Keys each GPU service replica is believed to hold in its encoder cache (bounded; a wrong belief costs one resend). */
 export class HeldKeys {
   readonly #keys: ByteLru<string, true>;
 
@@ -14,18 +14,20 @@ export class HeldKeys {
     this.#keys = new ByteLru({ maxBytes: max, sizeOf: () => 1 });
   }
 
-  has(key: string): boolean {
-    return this.#keys.has(key);
+  has(replica: GpuReplica, key: string): boolean {
+    return this.#keys.has(heldKey(replica, key));
   }
 
-  add(key: string): void {
-    this.#keys.set(key, true);
+  add(replica: GpuReplica, key: string): void {
+    this.#keys.set(heldKey(replica, key), true);
   }
 
-  delete(key: string): void {
-    this.#keys.delete(key);
+  delete(replica: GpuReplica, key: string): void {
+    this.#keys.delete(heldKey(replica, key));
   }
 }
+
+const heldKey = (replica: GpuReplica, key: string) => `${replica.url} ${key}`;
 
 export type UpstreamRequest = {
   requestId: string;
@@ -38,16 +40,40 @@ export type UpstreamRequest = {
 };
 
 /**
- * Streams a Generate call. Images the GPU service is believed to hold travel as their key alone; if
- * it answers NOT_FOUND (evicted, restarted, another instance), the request is sent once more with
- * every image's pixels, as vLLM does with its media uuids.
+ * Streams a Generate call on the first replica of `route` that takes it. A replica that is down, draining or full
+ * before the first message passes the request to the next; once a message has arrived (and may have reached the
+ * client) the request stays, and a failure ends the stream, so no answer is ever repeated or spliced.
  */
-export async function* generate(gpu: GpuClients, held: HeldKeys, request: UpstreamRequest): AsyncGenerator<GenerateResponse> {
+export async function* generate(
+  route: readonly GpuReplica[],
+  health: ReplicaHealth,
+  held: HeldKeys,
+  request: UpstreamRequest,
+): AsyncGenerator<GenerateResponse> {
+  const { value: opened, replica } = await withFailover(route, health, async (replica) => {
+    const stream = generateOn(replica, held, request)[Symbol.asyncIterator]();
+    return { stream, first: await stream.next() };
+  });
+  try {
+    for (let next = opened.first; !next.done; next = await opened.stream.next()) yield next.value;
+  } catch (error) {
+    health.record(replica.url, error);
+    throw error;
+  } finally {
+    await opened.stream.return(undefined);
+  }
+}
+
+/**
+ * One replica's Generate. Images it is believed to hold travel as their key alone; if it answers NOT_FOUND
+ * (evicted, restarted), the request is sent once more with every image's pixels, as vLLM does with its media uuids.
+ */
+async function* generateOn(replica: GpuReplica, held: HeldKeys, request: UpstreamRequest): AsyncGenerator<GenerateResponse> {
   const { imageSize, imageTokens, featureDim } = request.manifest.vision;
   const call = async (full: boolean) => {
     const images = await Promise.all(
       request.images.map(async (image) =>
-        !full && held.has(image.key)
+        !full && held.has(replica, image.key)
           ? { key: image.key }
           : {
               key: image.key,
@@ -56,7 +82,7 @@ export async function* generate(gpu: GpuClients, held: HeldKeys, request: Upstre
             },
       ),
     );
-    return gpu.inference.generate(
+    return replica.clients.inference.generate(
       { requestId: request.requestId, inputIds: request.inputIds, sampling: request.sampling, images },
       { timeoutMs: request.timeoutMs, signal: request.signal },
     );
@@ -64,15 +90,15 @@ export async function* generate(gpu: GpuClients, held: HeldKeys, request: Upstre
   let first = true;
   try {
     for await (const message of await call(false)) {
-      if (first) for (const image of request.images) held.add(image.key);
+      if (first) for (const image of request.images) held.add(replica, image.key);
       first = false;
       yield message;
     }
   } catch (error) {
     if (!first || ConnectError.from(error).code !== Code.NotFound) throw error;
-    for (const image of request.images) held.delete(image.key);
+    for (const image of request.images) held.delete(replica, image.key);
     for await (const message of await call(true)) {
-      if (first) for (const image of request.images) held.add(image.key);
+      if (first) for (const image of request.images) held.add(replica, image.key);
       first = false;
       yield message;
     }

@@ -40,9 +40,10 @@ describe("ReplicaHealth", () => {
     expect(health.rank([a!, b!, c!])).toEqual([a, c, b]);
   });
 
-  it("a refusal without a delay passes the replica over for busyMs", () => {
-    const health = new ReplicaHealth({ busyMs: 700 });
-    expect(health.record(a!, new ConnectError("KV budget", Code.ResourceExhausted))).toEqual({ status: "busy", forMs: 700 });
+  it("does not fail over a request too large for any replica (RESOURCE_EXHAUSTED without a retry delay)", () => {
+    const health = new ReplicaHealth();
+    expect(health.record(a!, new ConnectError("over the KV budget", Code.ResourceExhausted))).toBeUndefined();
+    expect(health.report(a!).status).toBe("unknown");
   });
 
   it("does not blame a replica for the request's own faults", () => {

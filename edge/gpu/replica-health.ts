@@ -8,8 +8,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export type ReplicaStatus = "serving" | "busy" | "down" | "unknown";
 
 export type ReplicaHealthOptions = {
-  /** How long a replica that refused for load is passed over when its answer names no retry delay. */
-  busyMs?: number;
   /** How long a replica that could not serve is passed over before calls try it again (probes may sooner). */
   downMs?: number;
   /** Health older than this is probed again, in the background, by the next request that routes. */
@@ -32,13 +30,11 @@ export type ReplicaHealthReport = { status: ReplicaStatus; message: string; chec
  */
 export class ReplicaHealth {
   readonly #entries = new Map<string, Entry>();
-  readonly #busyMs: number;
   readonly #downMs: number;
   readonly #probeIntervalMs: number;
   readonly #now: () => number;
 
   constructor(options: ReplicaHealthOptions = {}) {
-    this.#busyMs = options.busyMs ?? 1_000;
     this.#downMs = options.downMs ?? 10_000;
     this.#probeIntervalMs = options.probeIntervalMs ?? 5_000;
     this.#now = options.now ?? Date.now;
@@ -63,7 +59,7 @@ export class ReplicaHealth {
 
   /** Records a call's outcome; returns how routing should treat a failure (undefined: not the replica's fault). */
   record(url: string, error?: unknown): Failover {
-    const failover = error === undefined ? undefined : failoverOf(error, this.#busyMs, this.#downMs);
+    const failover = error === undefined ? undefined : failoverOf(error, this.#downMs);
     if (error === undefined) this.#set(url, "serving", 0, "answered");
     else if (failover) this.#set(url, failover.status, failover.forMs, ConnectError.from(error).rawMessage);
     return failover;
@@ -97,14 +93,15 @@ export class ReplicaHealth {
 }
 
 /**
- * UNAVAILABLE (unreachable, broken connection, draining, no model) and RESOURCE_EXHAUSTED (queue full, or a
- * KV budget this replica cannot spare) are the replica's state, and another may serve: fail over. Anything
- * else (bad input, a deadline the whole request shares, cancellation) would fail the same anywhere.
+ * UNAVAILABLE (unreachable, broken connection, draining, no model) and RESOURCE_EXHAUSTED with a retry delay (its
+ * admission queue is full) are the replica's state, and another may serve: fail over. Anything else (bad input, a
+ * request too large for any replica's message or KV budget, a deadline the whole request shares, cancellation)
+ * would fail the same anywhere.
  */
-function failoverOf(error: unknown, busyMs: number, downMs: number): Failover {
+function failoverOf(error: unknown, downMs: number): Failover {
   const connect = ConnectError.from(error);
   if (connect.code === Code.Unavailable) return { status: "down", forMs: downMs };
-  if (connect.code !== Code.ResourceExhausted) return undefined;
   const retryAfterMs = Number(connect.metadata.get("retry-after-ms"));
-  return { status: "busy", forMs: Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? retryAfterMs : busyMs };
+  if (connect.code !== Code.ResourceExhausted || !Number.isFinite(retryAfterMs) || retryAfterMs <= 0) return undefined;
+  return { status: "busy", forMs: retryAfterMs };
 }

@@ -1,5 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
@@ -7,6 +7,7 @@ import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
 import { requireAdmin } from "../auth/index.ts";
 import type { EdgeEnv } from "../env.ts";
 import { ApiError, errorBody, toApiError } from "../errors.ts";
+import type { GpuReplica } from "../gpu/index.ts";
 
 /** A cold 7B image on the wire: uint8 pixels [3,1024,1024] and fp16 SigLIP features [576,1024]. */
 const PIXELS_SHAPE = [3, 1024, 1024];
@@ -16,7 +17,8 @@ const WARM_UP_RUNS = 3;
 
 /**
  * Operator routes that check the edge -> GPU link itself: integrity (echo), unbuffered streaming
- * (ticks) and throughput against a raw HTTP POST (link-benchmark). Off unless ADMIN_API_KEY is set.
+ * (ticks) and throughput against a raw HTTP POST (link-benchmark), of one replica (`?replica=N`, default 0).
+ * Off unless ADMIN_API_KEY is set.
  */
 export function diagnosticsRoutes() {
   return new Hono<EdgeEnv>()
@@ -32,8 +34,8 @@ export function diagnosticsRoutes() {
       async (c) => {
         const bytes = new Uint8Array(await c.req.arrayBuffer());
         if (bytes.length === 0) throw new ApiError(400, "empty_body", "Send the bytes to echo as the request body");
-        const { gpu, config } = c.var;
-        const response = await gpu.diagnostics.echo(
+        const { config } = c.var;
+        const response = await replicaOf(c).clients.diagnostics.echo(
           { tensors: [encodeTensor(DataType.UINT8, [bytes.length], bytes)], returnTensors: true },
           { timeoutMs: config.gpuTimeoutMs },
         );
@@ -52,12 +54,13 @@ export function diagnosticsRoutes() {
     .get("/ticks", (c) => {
       const count = integerParam(c.req.query("count"), "count", 5);
       const intervalMs = integerParam(c.req.query("interval_ms"), "interval_ms", 200);
-      const { gpu, config } = c.var;
+      const { config } = c.var;
+      const { diagnostics } = replicaOf(c).clients;
       return streamSSE(c, async (stream) => {
         const abort = new AbortController();
         stream.onAbort(() => abort.abort());
         try {
-          for await (const tick of gpu.diagnostics.ticks({ count, intervalMs }, { signal: abort.signal, timeoutMs: config.gpuTimeoutMs })) {
+          for await (const tick of diagnostics.ticks({ count, intervalMs }, { signal: abort.signal, timeoutMs: config.gpuTimeoutMs })) {
             await stream.writeSSE({ event: "tick", data: JSON.stringify({ index: tick.index, sent_at_ms: tick.sentAtMs }) });
           }
           await stream.writeSSE({ data: "[DONE]" });
@@ -72,7 +75,9 @@ export function diagnosticsRoutes() {
       const runs = integerParam(c.req.query("runs"), "runs", 7);
       if (runs > MAX_BENCHMARK_RUNS)
         throw new ApiError(400, "invalid_parameter", `runs must be at most ${MAX_BENCHMARK_RUNS}`, { param: "runs" });
-      const { gpu, config } = c.var;
+      const { config } = c.var;
+      const replica = replicaOf(c);
+      const { secret } = config.gpuReplicas[replica.index]!;
       const pixels = randomBytes(PIXELS_SHAPE.reduce((a, b) => a * b));
       const features = randomBytes(FEATURES_SHAPE.reduce((a, b) => a * b) * 2);
       const tensors = [
@@ -83,12 +88,12 @@ export function diagnosticsRoutes() {
       raw.set(pixels);
       raw.set(features, pixels.length);
       const viaConnect = async () => {
-        await gpu.diagnostics.echo({ tensors }, { timeoutMs: config.gpuTimeoutMs });
+        await replica.clients.diagnostics.echo({ tensors }, { timeoutMs: config.gpuTimeoutMs });
       };
       const viaRawPost = async () => {
-        const response = await fetch(`${config.gpuServiceUrl}/diagnostics/sink`, {
+        const response = await fetch(`${replica.url}/diagnostics/sink`, {
           method: "POST",
-          headers: { authorization: `Bearer ${config.gpuServiceSecret}`, "content-type": "application/octet-stream" },
+          headers: { authorization: `Bearer ${secret}`, "content-type": "application/octet-stream" },
           body: raw,
           redirect: "manual",
         }).catch((error: unknown) => {
@@ -112,6 +117,15 @@ export function diagnosticsRoutes() {
         throughput_ratio: median(rawMs) / Math.max(median(connectMs), 1e-3),
       });
     });
+}
+
+/** The replica a diagnostics call checks: `?replica=N`, its place in the configuration (default the first). */
+function replicaOf(c: Context<EdgeEnv>): GpuReplica {
+  const { all } = c.var.gpu;
+  const index = integerParam(c.req.query("replica"), "replica", 0);
+  const replica = all[index];
+  if (!replica) throw new ApiError(400, "invalid_parameter", `replica must be below ${all.length}`, { param: "replica" });
+  return replica;
 }
 
 function integerParam(value: string | undefined, name: string, fallback: number): number {

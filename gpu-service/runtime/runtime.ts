@@ -77,8 +77,11 @@ export async function startRuntime(
   const size = manifest.vision.imageSize;
   const key = `warm-up:${manifest.revision}`;
   const { bos, eos, image } = manifest.tokens;
+  // Its own engine, with room for the two warm-up requests whatever the serving limits (a batch of 1 and no queue
+  // are valid settings), and no events: warm-up tokens are not served tokens.
+  const warmUpEngine = new GenerationEngine(model, vision, { ...engineOptions, maxBatch: 2, maxQueue: 1, kvCacheBytes: Infinity }, log);
   const warmUp = (inputIds: number[], withImage: boolean, repetitionPenalty: number, maxNewTokens: number) =>
-    engine.generate({
+    warmUpEngine.generate({
       id: "warm-up",
       inputIds,
       images: withImage ? [{ key, pixels: new Uint8Array(3 * size * size).fill(127) }] : [],

@@ -210,6 +210,6 @@ describe("a GPU service that accepts connections and never answers (edge deadlin
     const health = await fetch(`${stalledEdge.url}/healthz`, { signal: guard() });
     expect(health.status).toBe(503);
     expect(health.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
-    expect((await readJson(health)).gpu.reachable).toBe(false);
+    expect((await readJson(health)).gpu.replicas[0].reachable).toBe(false);
   });
 });

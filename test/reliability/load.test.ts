@@ -128,14 +128,15 @@ describe(`a ramp to 4x the capacity (batch ${MAX_BATCH} + queue ${MAX_QUEUE}), h
   });
 });
 
-describe("no waiting room (GPU_SERVICE_MAX_QUEUE=0, a valid setting)", () => {
+describe("one place, no waiting room (GPU_SERVICE_MAX_BATCH=1, GPU_SERVICE_MAX_QUEUE=0: valid settings)", () => {
   it("still serves up to the batch: a lone request is admitted and completes", async () => {
     const service = await startGpuService({
       secret,
       env: {
         MODEL_DIR: model.dir,
         GPU_SERVICE_EXECUTION_PROVIDERS: "cpu",
-        GPU_SERVICE_MAX_BATCH: String(MAX_BATCH),
+        // The smallest valid limits: one sequence, no waiting room (the warm-up still runs two together).
+        GPU_SERVICE_MAX_BATCH: "1",
         GPU_SERVICE_MAX_QUEUE: "0",
       },
     });
