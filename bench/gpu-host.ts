@@ -195,9 +195,12 @@ async function run(options: Options): Promise<BenchmarkResult> {
   const key = "gpu-host-image";
   const inputIds = [manifest.tokens.bos, ...new Array<number>(imageTokens).fill(manifest.tokens.image)];
   for (let i = 0; i < PROMPT_TEXT_TOKENS; i++) inputIds.push(300 + i);
+  let generations = 0;
   const generate = (maxNewTokens: number, pixels?: Uint8Array) =>
     engine.generate({
       id: "gpu-host",
+      // Each run its own namespace: these figures are of cold prefills, never a reused prefix.
+      cacheNamespace: `gpu-host-${generations++}`,
       inputIds,
       images: [{ key, pixels }],
       imageStarts: [1],

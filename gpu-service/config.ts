@@ -60,6 +60,11 @@ const SETTINGS = {
    * longest reservation); 0 derives it from the model: a full batch at the full context.
    */
   kvCacheBytes: setting("GPU_SERVICE_KV_CACHE_BYTES", nonnegativeInt.default(0)),
+  /**
+   * Bytes of finished prompts' KV kept (where the decoder keeps it) so a prompt that extends one — the next turn of
+   * a conversation — prefills only the rest; unset: half the KV budget; 0 turns prefix reuse off.
+   */
+  prefixCacheBytes: setting("GPU_SERVICE_PREFIX_CACHE_BYTES", nonnegativeInt.optional()),
   /** Prompt tokens per prefill decoder call: running streams take a decode step between chunks. */
   prefillChunkTokens: setting("GPU_SERVICE_PREFILL_CHUNK_TOKENS", positiveInt.default(512)),
   /**
@@ -115,6 +120,14 @@ export function describeConfig(config: GpuServiceConfig): string {
     ["device buffer limit (WebGPU)", `${config.deviceBufferLimitBytes} bytes`],
     ["KV cache budget", config.kvCacheBytes === 0 ? "full batch at full context" : `${config.kvCacheBytes} bytes`],
     ["encoder cache", `${config.encoderCacheBytes} bytes`],
+    [
+      "prefix cache",
+      config.prefixCacheBytes === undefined
+        ? "half the KV budget"
+        : config.prefixCacheBytes === 0
+          ? "off"
+          : `${config.prefixCacheBytes} bytes`,
+    ],
   ];
   return rows.map(([name, value]) => `  ${name.padEnd(38)} ${value}`).join("\n");
 }

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { LruStats } from "../shared/cache/index.ts";
-import type { VisionRuns } from "./runtime/index.ts";
+import type { PrefixCacheStats, VisionRuns } from "./runtime/index.ts";
 
 /** What /metrics reads on each scrape from the live runtime. */
 export type MetricsSources = {
@@ -9,6 +9,7 @@ export type MetricsSources = {
   encoderCache(): LruStats | undefined;
   visionRuns(): VisionRuns | undefined;
   kvCacheBytes(): number;
+  prefixCache(): PrefixCacheStats | undefined;
 };
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -34,6 +35,15 @@ export function createMetrics(sources: MetricsSources) {
   gauge("gpu_service_encoder_cache_entries", "Images held by the encoder cache", () => sources.encoderCache()?.entries ?? 0);
   gauge("gpu_service_encoder_cache_hits", "Encoder cache hits since start", () => sources.encoderCache()?.hits ?? 0);
   gauge("gpu_service_encoder_cache_misses", "Encoder cache misses since start", () => sources.encoderCache()?.misses ?? 0);
+  gauge("gpu_service_prefix_cache_bytes", "Bytes of prompts' KV held for prefix reuse", () => sources.prefixCache()?.bytes ?? 0);
+  gauge("gpu_service_prefix_cache_entries", "Prompts held for prefix reuse", () => sources.prefixCache()?.entries ?? 0);
+  gauge("gpu_service_prefix_cache_hits", "Prompts that started from a held prefix since start", () => sources.prefixCache()?.hits ?? 0);
+  gauge("gpu_service_prefix_cache_misses", "Prompts that found no held prefix since start", () => sources.prefixCache()?.misses ?? 0);
+  gauge(
+    "gpu_service_prefix_cache_tokens",
+    "Prompt tokens not prefilled again since start (taken from held prefixes)",
+    () => sources.prefixCache()?.cachedTokens ?? 0,
+  );
   new Gauge({
     name: "gpu_service_vision_images_encoded",
     help: "Images each vision graph has encoded since start",

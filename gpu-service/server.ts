@@ -34,6 +34,7 @@ export async function startGpuService(config: GpuServiceConfig, log: Logger): Pr
     encoderCache: () => state.runtime?.vision.cache.stats(),
     visionRuns: () => state.runtime?.vision.runs,
     kvCacheBytes: () => state.runtime?.engine.kvCacheBytes ?? 0,
+    prefixCache: () => state.runtime?.engine.prefixCacheStats(),
   });
   const shutdownSignal = new AbortController();
   const handler = connectNodeAdapter({

@@ -85,6 +85,8 @@ async function direct(
   }
   const request = {
     requestId: "direct",
+    // Its own namespace: a cold run, never a prefix another request left.
+    cacheNamespace: `direct-${Math.random()}`,
     inputIds: ids,
     images: pixels.map((data, i) => ({ key: `direct-${i}-${Math.random()}`, pixels: encodeTensor(DataType.UINT8, [3, size, size], data) })),
     sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxNewTokens: maxTokens, stopTokenIds: [] },
@@ -120,6 +122,34 @@ describe("chat completions through the official openai client", () => {
       total_tokens: expected.promptTokens + 12,
     });
     expect(completion.model).toBe(model.manifest.name);
+  });
+
+  it("starts turn 2 from turn 1's cached prompt, reports it as cached_tokens, and answers as a cold run does", async () => {
+    const photo = dataUrl(png(200, 120, 9));
+    const turn1: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      { role: "system", content: "You are a careful assistant." },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is in this picture?" },
+          { type: "image_url", image_url: { url: photo } },
+        ],
+      },
+    ];
+    const first = await client.chat.completions.create({ model: model.manifest.name, messages: turn1, max_tokens: 8 });
+    expect(first.usage?.prompt_tokens_details?.cached_tokens).toBe(0);
+    const turn2 = [
+      ...turn1,
+      { role: "assistant" as const, content: first.choices[0]!.message.content! },
+      { role: "user" as const, content: "And what colour is it?" },
+    ];
+    const hitsBefore = await metric("gpu_service_prefix_cache_hits");
+    const second = await client.chat.completions.create({ model: model.manifest.name, messages: turn2, max_tokens: 12 });
+    expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThanOrEqual(first.usage!.prompt_tokens);
+    expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeLessThan(second.usage!.prompt_tokens);
+    expect(await metric("gpu_service_prefix_cache_hits")).toBe(hitsBefore + 1);
+    const cold = await direct(turn2, [Buffer.from(photo.split(",")[1]!, "base64")], 12);
+    expect(second.choices[0]!.message.content).toBe(cold.text);
   });
 
   it("streams the same answer as SSE chunks, with usage last when asked", async () => {

@@ -104,6 +104,7 @@ describe("Kubernetes manifests (deploy/kubernetes)", () => {
       active: () => 0,
       encoderCache: () => undefined,
       visionRuns: () => undefined,
+      prefixCache: () => undefined,
       kvCacheBytes: () => 0,
     });
     expect(await metrics.registry.metrics()).toContain(`\n${metric} `);

@@ -94,6 +94,19 @@ describe("the GPU service on WebGPU", () => {
     onDevice.logprobs.forEach((logprob, i) => expect(logprob).toBeCloseTo(onCpu.logprobs[i]!, 3));
   });
 
+  it("starts a prompt that extends a finished one from that one's KV on the device, with the cold run's tokens", async () => {
+    const namespace = `reuse-${Math.random()}`;
+    const turn1 = { ...request([360, 361, 362], {}, 1), cacheNamespace: namespace };
+    const first = await collectGenerate(client(webgpu), turn1);
+    expect(first.finished.usage?.cachedPromptTokens).toBe(0);
+    const turn2 = { ...request([360, 361, 362, ...first.tokens, 363, 364], {}, 1), cacheNamespace: namespace };
+    const reused = await collectGenerate(client(webgpu), turn2);
+    expect(reused.finished.usage?.cachedPromptTokens).toBe(turn1.inputIds.length);
+    const cold = await collectGenerate(client(cpu), { ...turn2, cacheNamespace: `cold-${Math.random()}` });
+    expect(cold.finished.usage?.cachedPromptTokens).toBe(0);
+    expect(reused.tokens).toEqual(cold.tokens);
+  });
+
   it("reproduces seeded sampling, equal to the CPU provider's, with and without a repetition penalty", async () => {
     for (const sampling of [
       { temperature: 0.9, topK: 50, topP: 0.9, seed: 7n },
@@ -232,6 +245,7 @@ describe("the decoder's cache on WebGPU, seen from the sessions", () => {
       const generations = [3, 7, 12].map((length, i) =>
         runtime.engine.generate({
           id: `wrapped-${i}`,
+          cacheNamespace: "",
           inputIds: ids(length),
           images: [],
           imageStarts: [],

@@ -3,7 +3,14 @@ import { FinishReason, type GenerateResponse } from "../../shared/gen/deepseek_v
 import { type ChatTokenizer, IncrementalDetokenizer } from "../prompt/index.ts";
 
 /** How a completion ended, and its token counts (the last event of every completion). */
-export type CompletionFinish = { type: "finish"; reason: "stop" | "length"; promptTokens: number; completionTokens: number };
+export type CompletionFinish = {
+  type: "finish";
+  reason: "stop" | "length";
+  promptTokens: number;
+  completionTokens: number;
+  /** Leading prompt tokens the GPU service took from its prefix cache (0 when a stop string ended the answer first). */
+  cachedTokens: number;
+};
 
 export type CompletionEvent = { type: "text"; text: string; logprob: number | undefined } | CompletionFinish;
 
@@ -27,7 +34,7 @@ export async function* completionEvents(
       if (delta.text) yield { type: "text", text: delta.text, logprob: message.event.value.logprob };
       if (delta.stopped) {
         onStopString();
-        yield { type: "finish", reason: "stop", promptTokens, completionTokens };
+        yield { type: "finish", reason: "stop", promptTokens, completionTokens, cachedTokens: 0 };
         return;
       }
     } else if (message.event.case === "finished") {
@@ -39,6 +46,7 @@ export async function* completionEvents(
         reason: reason === FinishReason.LENGTH ? "length" : "stop",
         promptTokens: usage?.promptTokens ?? promptTokens,
         completionTokens: usage?.completionTokens ?? completionTokens,
+        cachedTokens: usage?.cachedPromptTokens ?? 0,
       };
       return;
     }

@@ -66,6 +66,11 @@ export function openingKey(opening: string, revision: string, salt: string): Pro
   return digestHex("opening", new TextEncoder().encode(opening), revision, salt);
 }
 
+/** The tenant's namespace for prefix reuse at the GPU service: a digest of the salt, which itself never leaves the edge. */
+export function cacheNamespace(revision: string, salt: string): Promise<string> {
+  return digestHex("namespace", new Uint8Array(), revision, salt);
+}
+
 function once<T>(work: () => Promise<T>): () => Promise<T> {
   let result: Promise<T> | undefined;
   return () => (result ??= work());

@@ -15,8 +15,13 @@ export function chatAnswerIdentity(requestId: string, manifest: Manifest): ChatA
 
 /** OpenAI's `usage` of a finished completion. */
 export function usageOf(finish: CompletionFinish) {
-  const { promptTokens, completionTokens } = finish;
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  const { promptTokens, completionTokens, cachedTokens } = finish;
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: cachedTokens },
+  };
 }
 
 /** A `chat.completion`: the answer of a request that is not streamed. */

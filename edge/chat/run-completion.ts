@@ -7,7 +7,7 @@ import { checkTokenLimit, fromOpenAiMessages, IMAGE_PLACEHOLDER, renderPrompt, t
 import { followSignal } from "../signals.ts";
 import { type CompletionEvent, completionEvents } from "./completion.ts";
 import { edgeFeatureSource, FeatureCache, gpuFeatureSource } from "./features.ts";
-import { openingKey, prepareImage } from "./image-keys.ts";
+import { cacheNamespace, openingKey, prepareImage } from "./image-keys.ts";
 import { imageBytes } from "./image-source.ts";
 import { generate } from "./upstream.ts";
 
@@ -108,6 +108,7 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
 
   const upstream = generate(route, gpu.health, isolate.heldKeys, {
     requestId: context.requestId,
+    cacheNamespace: await cacheNamespace(manifest.revision, config.cacheKeySalt),
     inputIds: ids,
     images: images.map((image, i) => ({ ...image, features: features[i] })),
     sampling: samplingOf(input.sampling, maxTokens),

@@ -31,6 +31,8 @@ const heldKey = (replica: GpuReplica, key: string) => `${replica.url} ${key}`;
 
 export type UpstreamRequest = {
   requestId: string;
+  /** The tenant's prefix-reuse namespace at the GPU service. */
+  cacheNamespace: string;
   inputIds: number[];
   images: (PreparedImage & { features: Uint16Array | undefined })[];
   sampling: Omit<SamplingParams, "$typeName" | "$unknown">;
@@ -83,7 +85,13 @@ async function* generateOn(replica: GpuReplica, held: HeldKeys, request: Upstrea
       ),
     );
     return replica.clients.inference.generate(
-      { requestId: request.requestId, inputIds: request.inputIds, sampling: request.sampling, images },
+      {
+        requestId: request.requestId,
+        cacheNamespace: request.cacheNamespace,
+        inputIds: request.inputIds,
+        sampling: request.sampling,
+        images,
+      },
       { timeoutMs: request.timeoutMs, signal: request.signal },
     );
   };

@@ -59,15 +59,15 @@ export class DecodeBatch<Row> {
   }
 
   /**
-   * Adds a sequence with its own cache (batch 1, e.g. from a prefill); the batch owns the cache from then on.
-   * When the join fails the batch is unchanged and the caller still owns `cache`.
+   * Adds a sequence with its own cache (batch 1, e.g. from a prefill). With `adopt` (the default) the batch owns
+   * that cache from then on; without, the batch takes a copy and the caller keeps it. When the join fails the
+   * batch is unchanged and the caller still owns `cache`.
    */
-  async join(row: Row, cache: KvCache): Promise<void> {
-    const joined = this.#cache ? await this.#ops.joinCaches(this.#cache, cache) : cache;
-    if (this.#cache) {
-      disposeCache(this.#cache);
-      disposeCache(cache);
-    }
+  async join(row: Row, cache: KvCache, { adopt = true }: { adopt?: boolean } = {}): Promise<void> {
+    const batch = this.#cache;
+    const joined = batch ? await this.#ops.joinCaches(batch, cache) : adopt ? cache : await this.#ops.selectCache(cache, [0], 0);
+    if (batch) disposeCache(batch);
+    if (batch && adopt) disposeCache(cache);
     this.#cache = joined;
     this.#rows.push({ row, length: cache.length });
   }

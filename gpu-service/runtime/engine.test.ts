@@ -34,6 +34,7 @@ async function greedy(inputIds: number[], maxNewTokens: number, repetitionPenalt
   const tokens: number[] = [];
   await runtime.engine.generate({
     id: "test",
+    cacheNamespace: "",
     inputIds,
     images: [],
     imageStarts: [],

@@ -4,6 +4,7 @@ import type { Activations } from "./activations.ts";
 import { DecodeBatch } from "./batch.ts";
 import { RuntimeError } from "./errors.ts";
 import { type DecodeOutputs, disposeCache, disposeOnDevice, type VisionLanguageModel } from "./model.ts";
+import { PrefixCache, type PrefixCacheStats, type PrefixHit, type PromptIdentity } from "./prefix-cache.ts";
 import type { ImageInput, VisionEncoder } from "./vision.ts";
 
 export type FinishReason = "stop" | "length" | "cancelled";
@@ -15,11 +16,15 @@ export type GenerationResult = {
   promptTokens: number;
   completionTokens: number;
   cachedImages: number;
+  /** Leading prompt tokens whose KV came from the prefix cache. */
+  cachedPromptTokens: number;
   timings: Timings;
 };
 
 export type GenerationRequest = {
   id: string;
+  /** Prefix reuse stays within a namespace (one per tenant). */
+  cacheNamespace: string;
   inputIds: readonly number[];
   images: readonly ImageInput[];
   /** Start of each image's run of image tokens in inputIds, in order. */
@@ -48,6 +53,8 @@ export type EngineOptions = {
   kvCacheBytes: number;
   /** Prompt tokens per prefill decoder call. */
   prefillChunkTokens: number;
+  /** Bytes of earlier prompts' KV kept for prefix reuse; 0 turns it off. */
+  prefixCacheBytes: number;
 };
 
 export type EngineEvents = {
@@ -69,6 +76,7 @@ type Sequence = {
   generated: number[];
   lastToken: number;
   cachedImages: number;
+  cachedPromptTokens: number;
   timings: Timings;
   submittedAt: number;
   decodeStartedAt: number;
@@ -88,6 +96,7 @@ export class GenerationEngine {
   readonly #events: EngineEvents;
   readonly #log: Logger;
   readonly #batch: DecodeBatch<Sequence>;
+  readonly #prefixes: PrefixCache | undefined;
   /** Scratch space for sampling, shared by all sequences: the loop samples one sequence at a time. */
   readonly #sampler: TokenSampler;
   readonly #candidateSampler: CandidateSampler;
@@ -106,6 +115,7 @@ export class GenerationEngine {
     this.#log = log;
     const { vocabSize } = model.manifest.llm;
     this.#batch = new DecodeBatch(model);
+    this.#prefixes = options.prefixCacheBytes > 0 ? new PrefixCache(options.prefixCacheBytes, model.kvBytesPerPosition) : undefined;
     this.#sampler = new TokenSampler(vocabSize);
     this.#candidateSampler = new CandidateSampler(model.candidates, vocabSize);
   }
@@ -116,6 +126,11 @@ export class GenerationEngine {
 
   get active(): number {
     return this.#batch.size;
+  }
+
+  /** The prefix cache's counters (undefined when it is off). */
+  prefixCacheStats(): PrefixCacheStats | undefined {
+    return this.#prefixes?.stats();
   }
 
   /** Queues a request; resolves when it finishes. Refused at once when the queue is full. */
@@ -146,6 +161,7 @@ export class GenerationEngine {
         generated: [],
         lastToken: -1,
         cachedImages: 0,
+        cachedPromptTokens: 0,
         timings: { queueMs: 0, visionMs: 0, prefillMs: 0, decodeMs: 0, timeToFirstTokenMs: 0 },
         submittedAt: now,
         decodeStartedAt: now,
@@ -232,24 +248,41 @@ export class GenerationEngine {
     const start = performance.now();
     sequence.timings.queueMs = start - sequence.submittedAt;
     if (request.signal.aborted) return this.#finish(sequence, "cancelled");
+    const prompt: PromptIdentity = {
+      namespace: request.cacheNamespace,
+      inputIds: request.inputIds,
+      images: request.images.map((image, k) => ({ key: image.key, start: request.imageStarts[k]! })),
+    };
     try {
-      const { embeds: images, cached } = await this.#vision.embeddings(request.images);
-      sequence.cachedImages = cached;
+      // Borrowed until the next insert, which comes after this prefill's first decoder call has read it.
+      const held = this.#prefixes?.lookup(prompt);
+      const cached = held?.length ?? 0;
+      sequence.cachedPromptTokens = cached;
+      // Images whose runs lie wholly inside the held prefix are not encoded again.
+      const { imageTokens } = this.#model.manifest.vision;
+      const needed = request.images.flatMap((_, k) => (request.imageStarts[k]! + imageTokens > cached ? [k] : []));
+      const { embeds: images, cached: encoderHits } = await this.#vision.embeddings(needed.map((k) => request.images[k]!));
+      sequence.cachedImages = encoderHits + request.images.length - needed.length;
       const visionDone = performance.now();
       sequence.timings.visionMs = visionDone - start;
 
-      const embeds = await this.#model.embed(request.inputIds);
+      // Embeddings of the positions still to prefill, from `cached` on; an image run may begin before it.
+      const embeds = await this.#model.embed(request.inputIds.slice(cached));
       const hidden = this.#model.manifest.llm.hiddenSize;
-      request.imageStarts.forEach((position, k) => {
-        embeds.set(images[k]! as never, position * hidden);
+      needed.forEach((k, j) => {
+        const offset = request.imageStarts[k]! - cached;
+        const rows = offset < 0 ? images[j]!.subarray(-offset * hidden) : images[j]!;
+        embeds.set(rows as never, Math.max(0, offset) * hidden);
       });
-      const output = await this.#prefillChunks(sequence, embeds);
+      const output = await this.#prefillChunks(sequence, embeds, held);
       if (!output) return this.#finish(sequence, "cancelled");
       const now = performance.now();
       sequence.timings.prefillMs = now - visionDone;
       sequence.timings.timeToFirstTokenMs = now - sequence.submittedAt;
       this.#events.onFirstToken?.(sequence.timings.timeToFirstTokenMs);
       sequence.decodeStartedAt = now;
+      // From here the prompt's cache is ours until the prefix cache or the batch takes it.
+      const keep = () => (this.#prefixes ? this.#prefixes.insert(prompt, output.present) : disposeCache(output.present));
       let finished: boolean;
       try {
         finished = (await this.#sampleRows([sequence], output))[0] === true;
@@ -257,13 +290,14 @@ export class GenerationEngine {
         disposeCache(output.present);
         throw error;
       }
-      if (finished) return disposeCache(output.present);
+      if (finished) return keep();
       try {
-        await this.#batch.join(sequence, output.present);
+        await this.#batch.join(sequence, output.present, { adopt: !this.#prefixes });
       } catch (error) {
         disposeCache(output.present);
         throw error;
       }
+      if (this.#prefixes) keep();
       this.#events.onActive?.(this.#batch.size);
     } catch (error) {
       sequence.reject(error);
@@ -271,26 +305,34 @@ export class GenerationEngine {
   }
 
   /**
-   * Runs the prompt through the decoder in chunks of `prefillChunkTokens`; between chunks the running
-   * sequences take a decode step, so a long prompt does not freeze their streams. Returns the last chunk's
-   * output (its present is the whole prompt's cache), or nothing when the caller left meanwhile.
+   * Runs the prompt through the decoder in chunks of `prefillChunkTokens`, from the end of the held prefix (when
+   * there is one, its cache is the first past; `embeds` start there); between chunks the running sequences take
+   * a decode step, so a long prompt does not freeze their streams. Returns the last chunk's output (its present
+   * is the whole prompt's cache), or nothing when the caller left meanwhile.
    */
-  async #prefillChunks(sequence: Sequence, embeds: Activations): Promise<DecodeOutputs | undefined> {
+  async #prefillChunks(sequence: Sequence, embeds: Activations, held: PrefixHit | undefined): Promise<DecodeOutputs | undefined> {
     const length = sequence.request.inputIds.length;
     const hidden = this.#model.manifest.llm.hiddenSize;
-    let past = this.#model.emptyCache();
+    const first = held?.length ?? 0;
+    let past = held?.cache ?? this.#model.emptyCache();
+    // The held prefix's cache belongs to the prefix cache: read, never freed here.
+    let borrowed = held !== undefined;
+    const release = () => {
+      if (!borrowed) disposeCache(past);
+      borrowed = false;
+    };
     try {
-      for (let done = 0; ; ) {
+      for (let done = first; ; ) {
         const tokens = Math.min(this.#options.prefillChunkTokens, length - done);
         const output = await this.#model.decode({
-          embeds: embeds.subarray(done * hidden, (done + tokens) * hidden),
+          embeds: embeds.subarray((done - first) * hidden, (done - first + tokens) * hidden),
           batch: 1,
           tokens,
           padding: [0],
           positions: Int32Array.from({ length: tokens }, (_, i) => done + i),
           past,
         });
-        disposeCache(past);
+        release();
         past = output.present;
         done += tokens;
         this.#events.onPrefillChunk?.();
@@ -298,12 +340,12 @@ export class GenerationEngine {
         disposeOnDevice(output.logits);
         if (this.#batch.size > 0) await this.#step();
         if (sequence.request.signal.aborted) {
-          disposeCache(past);
+          release();
           return undefined;
         }
       }
     } catch (error) {
-      disposeCache(past);
+      release();
       throw error;
     }
   }
@@ -415,6 +457,7 @@ export class GenerationEngine {
       promptTokens: request.inputIds.length,
       completionTokens: sequence.generated.length,
       cachedImages: sequence.cachedImages,
+      cachedPromptTokens: sequence.cachedPromptTokens,
       timings: sequence.timings,
     });
   }

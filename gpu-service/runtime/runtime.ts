@@ -27,9 +27,11 @@ export type RuntimeOptions = {
   encoderCacheBytes: number;
   /** Bytes the decode batch's KV cache may hold; 0: a full batch at the full context. */
   kvCacheBytes: number;
+  /** Bytes of prompts' KV kept for prefix reuse; undefined: half the KV budget; 0: off. */
+  prefixCacheBytes?: number;
   /** The largest tensor a WebGPU graph may hold (its device's storage-buffer binding range). */
   deviceBufferLimitBytes: number;
-} & Omit<EngineOptions, "contextLength" | "kvCacheBytes">;
+} & Omit<EngineOptions, "contextLength" | "kvCacheBytes" | "prefixCacheBytes">;
 
 /**
  * The prefill chunk, capped on WebGPU so that one chunk's attention scores [heads, chunk, context] (float32)
@@ -70,7 +72,8 @@ export async function startRuntime(
   const contextLength = manifest.llm.contextLength;
   const kvCacheBytes = options.kvCacheBytes || maxBatch * contextLength * model.kvBytesPerPosition;
   const prefillChunkTokens = prefillChunk(model, options);
-  const engineOptions = { maxBatch, maxQueue, retryAfterMs, contextLength, kvCacheBytes, prefillChunkTokens };
+  const prefixCacheBytes = options.prefixCacheBytes ?? Math.floor(kvCacheBytes / 2);
+  const engineOptions = { maxBatch, maxQueue, retryAfterMs, contextLength, kvCacheBytes, prefillChunkTokens, prefixCacheBytes };
   const engine = new GenerationEngine(model, vision, engineOptions, log, events);
 
   const started = performance.now();
@@ -79,10 +82,16 @@ export async function startRuntime(
   const { bos, eos, image } = manifest.tokens;
   // Its own engine, with room for the two warm-up requests whatever the serving limits (a batch of 1 and no queue
   // are valid settings), and no events: warm-up tokens are not served tokens.
-  const warmUpEngine = new GenerationEngine(model, vision, { ...engineOptions, maxBatch: 2, maxQueue: 1, kvCacheBytes: Infinity }, log);
+  const warmUpEngine = new GenerationEngine(
+    model,
+    vision,
+    { ...engineOptions, maxBatch: 2, maxQueue: 1, kvCacheBytes: Infinity, prefixCacheBytes: 0 },
+    log,
+  );
   const warmUp = (inputIds: number[], withImage: boolean, repetitionPenalty: number, maxNewTokens: number) =>
     warmUpEngine.generate({
       id: "warm-up",
+      cacheNamespace: "warm-up",
       inputIds,
       images: withImage ? [{ key, pixels: new Uint8Array(3 * size * size).fill(127) }] : [],
       imageStarts: withImage ? [1] : [],
@@ -107,6 +116,7 @@ export async function startRuntime(
     dtype,
     providers: model.providers,
     kvCacheBytes,
+    prefixCacheBytes,
     prefillChunkTokens,
     warmUpMs: Math.round(performance.now() - started),
   });

@@ -101,6 +101,7 @@ async function* generation(
   const signal = callSignal(context, config.defaultTimeoutMs);
   const done = runtime.engine.generate({
     id: request.requestId,
+    cacheNamespace: request.cacheNamespace,
     inputIds: request.inputIds,
     images,
     imageStarts,
@@ -131,7 +132,12 @@ async function* generation(
           case: "finished",
           value: {
             reason: FINISH_REASONS[result.reason],
-            usage: { promptTokens: result.promptTokens, completionTokens: result.completionTokens, cachedImages: result.cachedImages },
+            usage: {
+              promptTokens: result.promptTokens,
+              completionTokens: result.completionTokens,
+              cachedImages: result.cachedImages,
+              cachedPromptTokens: result.cachedPromptTokens,
+            },
             timings: result.timings,
           },
         },

@@ -32,6 +32,20 @@ describe("ByteLru", () => {
     expect(cache.has("small")).toBe(true);
   });
 
+  it("hands every value that leaves to onRemove once: evicted, replaced, deleted or too large, never one still held", () => {
+    const removed: string[] = [];
+    const cache = new ByteLru<string, string>({ maxBytes: 4, sizeOf: (value) => value.length, onRemove: (value) => removed.push(value) });
+    cache.set("a", "aa");
+    cache.set("a", "aa"); // the same value: kept
+    cache.set("b", "bb");
+    cache.set("c", "cc"); // evicts a
+    cache.set("b", "BB"); // replaces bb
+    cache.delete("c");
+    cache.set("d", "ddddd"); // over the budget: never stored
+    expect(removed).toEqual(["aa", "bb", "cc", "ddddd"]);
+    expect(cache.stats()).toMatchObject({ entries: 1, bytes: 2 });
+  });
+
   it("rejects a negative budget", () => {
     expect(() => new ByteLru({ maxBytes: -1, sizeOf: bytesOf })).toThrow(RangeError);
   });

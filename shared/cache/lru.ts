@@ -3,6 +3,8 @@ export type LruOptions<V> = {
   maxBytes: number;
   /** Bytes an entry holds. */
   sizeOf: (value: V) => number;
+  /** Called with each value that leaves (evicted, replaced or deleted): e.g. to free device memory. */
+  onRemove?: (value: V) => void;
 };
 
 export type LruStats = { entries: number; bytes: number; hits: number; misses: number; evictions: number };
@@ -16,6 +18,7 @@ export class ByteLru<K, V> {
   readonly #entries = new Map<K, { value: V; bytes: number }>();
   readonly #maxBytes: number;
   readonly #sizeOf: (value: V) => number;
+  readonly #onRemove: ((value: V) => void) | undefined;
   #bytes = 0;
   #hits = 0;
   #misses = 0;
@@ -25,6 +28,7 @@ export class ByteLru<K, V> {
     if (!(options.maxBytes >= 0)) throw new RangeError(`maxBytes must be >= 0, got ${options.maxBytes}`);
     this.#maxBytes = options.maxBytes;
     this.#sizeOf = options.sizeOf;
+    this.#onRemove = options.onRemove;
   }
 
   /** The value for `key`, now the most recently used; counts a hit or a miss. */
@@ -45,11 +49,21 @@ export class ByteLru<K, V> {
     return this.#entries.has(key);
   }
 
-  /** Stores `value`, evicting least-recently-used entries to stay within the budget. */
+  /** Stores `value`, evicting least-recently-used entries to stay within the budget (one over it is dropped at once). */
   set(key: K, value: V): void {
+    const held = this.#entries.get(key);
+    if (held?.value === value) {
+      // The same value again: only its recency changes (removing it would free what stays in use).
+      this.#entries.delete(key);
+      this.#entries.set(key, held);
+      return;
+    }
     const bytes = this.#sizeOf(value);
     this.delete(key);
-    if (bytes > this.#maxBytes) return;
+    if (bytes > this.#maxBytes) {
+      this.#onRemove?.(value);
+      return;
+    }
     this.#entries.set(key, { value, bytes });
     this.#bytes += bytes;
     for (const [oldest, entry] of this.#entries) {
@@ -57,6 +71,7 @@ export class ByteLru<K, V> {
       this.#entries.delete(oldest);
       this.#bytes -= entry.bytes;
       this.#evictions++;
+      this.#onRemove?.(entry.value);
     }
   }
 
@@ -65,6 +80,7 @@ export class ByteLru<K, V> {
     if (entry === undefined) return false;
     this.#entries.delete(key);
     this.#bytes -= entry.bytes;
+    this.#onRemove?.(entry.value);
     return true;
   }
 

@@ -165,6 +165,13 @@ export declare type GenerateRequest = Message<"deepseek_vl.v1.GenerateRequest"> 
    * @generated from field: deepseek_vl.v1.SamplingParams sampling = 4;
    */
   sampling?: SamplingParams | undefined;
+
+  /**
+   * Prefix reuse never crosses namespaces: the edge sends one per tenant (a digest of its cache-key salt).
+   *
+   * @generated from field: string cache_namespace = 5;
+   */
+  cacheNamespace: string;
 };
 
 /**
@@ -214,6 +221,13 @@ export declare type Usage = Message<"deepseek_vl.v1.Usage"> & {
    * @generated from field: uint32 cached_images = 3;
    */
   cachedImages: number;
+
+  /**
+   * Leading prompt tokens whose KV came from the prefix cache (not prefilled again).
+   *
+   * @generated from field: uint32 cached_prompt_tokens = 4;
+   */
+  cachedPromptTokens: number;
 };
 
 /**
