@@ -81,6 +81,18 @@ describe("DecodeBatch", () => {
     expect(batch.padding).toEqual([0, 1]);
   });
 
+  it("takes a copy of a cache it does not adopt, so the caller's own stays whole (the prefix cache keeps it)", async () => {
+    const batch = new DecodeBatch<string>(model);
+    const first = prefillCache(0, 2);
+    const second = prefillCache(1, 3);
+    await batch.join("first", first, { adopt: false });
+    expect(batch.cache.tensors[0]).not.toBe(first.tensors[0]);
+    await batch.join("second", second, { adopt: false });
+    await batch.remove(() => true);
+    expect(contents(first)).toEqual(contents(prefillCache(0, 2)));
+    expect(contents(second)).toEqual(contents(prefillCache(1, 3)));
+  });
+
   it("gives its cache up when the last row leaves", async () => {
     const batch = new DecodeBatch<string>(model);
     await batch.join("only", prefillCache(0, 2));

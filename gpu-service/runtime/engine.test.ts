@@ -29,12 +29,12 @@ beforeAll(async () => {
   );
 }, 180_000);
 
-/** Greedy tokens of one request through the engine. */
-async function greedy(inputIds: number[], maxNewTokens: number, repetitionPenalty = 1): Promise<number[]> {
+/** Greedy tokens of one request through the engine, and the prompt tokens it took from the prefix cache. */
+async function greedyRun(inputIds: number[], maxNewTokens: number, repetitionPenalty = 1, cacheNamespace = "") {
   const tokens: number[] = [];
-  await runtime.engine.generate({
+  const result = await runtime.engine.generate({
     id: "test",
-    cacheNamespace: "",
+    cacheNamespace,
     inputIds,
     images: [],
     imageStarts: [],
@@ -45,10 +45,30 @@ async function greedy(inputIds: number[], maxNewTokens: number, repetitionPenalt
     signal: new AbortController().signal,
     onToken: (token) => tokens.push(token),
   });
-  return tokens;
+  return { tokens, cached: result.cachedPromptTokens };
 }
 
+const greedy = async (inputIds: number[], maxNewTokens: number, repetitionPenalty = 1) =>
+  (await greedyRun(inputIds, maxNewTokens, repetitionPenalty)).tokens;
+
 describe("GenerationEngine", () => {
+  it("starts a prompt that extends a finished sequence from its prompt and answer, with the cold run's tokens", async () => {
+    const { bos } = runtime.model.manifest.tokens;
+    const namespace = `turns-${Math.random()}`;
+    const turn1 = [bos, 310, 311, 312, 313];
+    const first = await greedyRun(turn1, 9, 1, namespace);
+    expect(first.cached).toBe(0);
+    // The next turn repeats the first with its whole answer; the answer's last token never ran through the decoder.
+    const turn2 = [...turn1, ...first.tokens, 314, 315];
+    const second = await greedyRun(turn2, 9, 1, namespace);
+    expect(second.cached).toBe(turn1.length + first.tokens.length - 1);
+    const cold = await greedyRun(turn2, 9, 1, `cold-${Math.random()}`);
+    expect(cold.cached).toBe(0);
+    expect(second.tokens).toEqual(cold.tokens);
+    // Another tenant with the same tokens starts cold.
+    expect((await greedyRun(turn2, 1, 1, `other-${Math.random()}`)).cached).toBe(0);
+  });
+
   it("applies the repetition penalty to generated tokens only, never to the prompt", async () => {
     const { bos } = runtime.model.manifest.tokens;
     // The prompt: a start and the model's greedy continuation up to its first repeated token, so the token

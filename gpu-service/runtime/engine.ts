@@ -373,6 +373,7 @@ export class GenerationEngine {
       const finished = await this.#sampleRows(rows, output);
       this.#events.onDecodeHostBytes?.(output.hostBytes);
       if (finished.some(Boolean)) {
+        await this.#keepFinished(rows, finished);
         await this.#batch.remove((sequence) => finished[rows.indexOf(sequence)] === true);
         this.#events.onActive?.(this.#batch.size);
       }
@@ -382,6 +383,29 @@ export class GenerationEngine {
       await this.#batch.remove(() => true).catch(() => undefined);
       for (const sequence of rows) sequence.reject(error);
       this.#events.onActive?.(0);
+    }
+  }
+
+  /**
+   * Hands the prefix cache a copy of each answered row's KV (its prompt and its answer but the last token, which
+   * never ran through the decoder), so the conversation's next turn starts from all of it. Best effort: a failed
+   * copy costs reuse, not the batch.
+   */
+  async #keepFinished(rows: readonly Sequence[], finished: readonly boolean[]): Promise<void> {
+    if (!this.#prefixes) return;
+    const { cache, lengths } = this.#batch;
+    for (const [b, sequence] of rows.entries()) {
+      const { request, generated } = sequence;
+      if (!finished[b] || request.signal.aborted) continue;
+      const inputIds = [...request.inputIds, ...generated.slice(0, -1)];
+      if (lengths[b] !== inputIds.length) continue;
+      try {
+        const row = await this.#model.selectCache(cache, [b], cache.length - lengths[b]!);
+        const images = request.images.map((image, k) => ({ key: image.key, start: request.imageStarts[k]! }));
+        this.#prefixes.insert({ namespace: request.cacheNamespace, inputIds, images }, row);
+      } catch (error) {
+        this.#log.warn("could not keep a finished sequence for prefix reuse", { requestId: request.id, error: String(error) });
+      }
     }
   }
 
