@@ -1,8 +1,10 @@
+import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { DiagnosticsService } from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { InferenceService } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { CANCELLED, followSignal } from "../signals.ts";
+import { encodeSegments, type Segments } from "./segments.ts";
 
 export type GpuClients = {
   inference: Client<typeof InferenceService>;
@@ -27,13 +29,69 @@ export function createGpuClients(baseUrl: string, secret: string, options: GpuCl
     request.header.set("authorization", `Bearer ${secret}`);
     return next(request);
   };
+  const bodies = new Map<string, Segments>();
   const transport = createGrpcWebTransport({
     baseUrl,
     useBinaryFormat: true,
-    fetch: (input, init) => upstreamFetch(input, init, options.waitUntil),
-    interceptors: [authenticate],
+    fetch: (input, init) => upstreamFetch(input, withSegmentedBody(init, bodies), options.waitUntil),
+    interceptors: [authenticate, encodeTensorsOnce(bodies)],
   });
   return { inference: createClient(InferenceService, transport), diagnostics: createClient(DiagnosticsService, transport) };
+}
+
+/** Names, between the interceptor and the fetch of one call, the body that call sends (never sent itself). */
+const BODY_HEADER = "x-edge-segmented-body";
+
+/**
+ * Requests that carry large tensors (a cold image is 4 MiB) are encoded by `encodeSegments`, their tensors left
+ * where they are, instead of by connect's serializer, which copies them several times over: connect then
+ * serializes an empty message, and the fetch sends these segments as the body in its place. Same bytes on the
+ * wire, same gRPC-web; the service reads the tensors as views of the body.
+ */
+function encodeTensorsOnce(bodies: Map<string, Segments>): Interceptor {
+  return (next) => async (request) => {
+    const message = request.stream ? await firstOf(request.message) : request.message;
+    const segments = encodeSegments(request.method.input, message);
+    if (segments.parts.length <= 1) return next(request.stream ? { ...request, message: once(message) } : request);
+    const id = crypto.randomUUID();
+    const empty = create(request.method.input);
+    bodies.set(id, segments);
+    request.header.set(BODY_HEADER, id);
+    try {
+      return await next(request.stream ? { ...request, message: once(empty) } : { ...request, message: empty });
+    } finally {
+      bodies.delete(id);
+    }
+  };
+}
+
+async function firstOf<T>(messages: AsyncIterable<T>): Promise<T> {
+  for await (const message of messages) return message;
+  throw new ConnectError("a call without a request message", Code.Internal);
+}
+
+async function* once<T>(message: T): AsyncIterable<T> {
+  yield message;
+}
+
+/** The call's init with its segmented body in place of connect's envelope, when the interceptor made one. */
+function withSegmentedBody(init: RequestInit | undefined, bodies: Map<string, Segments>): RequestInit | undefined {
+  const headers = new Headers(init?.headers);
+  const id = headers.get(BODY_HEADER);
+  const segments = id === null ? undefined : bodies.get(id);
+  if (!segments) return init;
+  headers.delete(BODY_HEADER);
+  // One gRPC-web envelope: flags 0, then the message length (big-endian), then the message.
+  const envelope = new Uint8Array(5);
+  new DataView(envelope.buffer).setUint32(1, segments.byteLength);
+  const parts = [envelope, ...segments.parts];
+  const { readable, writable } = new FixedLengthStream(5 + segments.byteLength);
+  const writer = writable.getWriter();
+  void (async () => {
+    for (const part of parts) await writer.write(part);
+    await writer.close();
+  })().catch(() => undefined);
+  return { ...init, headers, body: readable };
 }
 
 /**
