@@ -61,7 +61,9 @@ async function withService<T>(
   const { dir, manifest } = await benchModel(join(BENCH_CACHE, `${fixture.kind}-${fixture.size}`), fixture);
   const secret = randomSecret();
   const device = provider === "webgpu" ? softwareVulkanEnv() : {};
-  const gpu = await startGpuService({ secret, env: { ...device, MODEL_DIR: dir, GPU_SERVICE_EXECUTION_PROVIDERS: provider, ...env } });
+  // Prefix reuse off unless a benchmark asks for it: the others repeat prompts and measure cold prefills.
+  const base = { MODEL_DIR: dir, GPU_SERVICE_EXECUTION_PROVIDERS: provider, GPU_SERVICE_PREFIX_CACHE_BYTES: "0" };
+  const gpu = await startGpuService({ secret, env: { ...device, ...base, ...env } });
   const metric = (name: string) => gpuMetric(gpu.url, name);
   try {
     return await work({ inference: gpuClients(gpu.url, secret).inference, manifest, metric });
@@ -269,4 +271,83 @@ export async function prefillGapBenchmark(options: PrefillGapOptions = {}): Prom
     }
   }
   return { name: "GPU service: a running stream's largest token gap during a long prefill", rows };
+}
+
+export type PrefixReuseOptions = { reuseRuns?: number; tinyColdRuns?: number; visionColdRuns?: number };
+
+/**
+ * Time to first token of a conversation's second turn (one image) when the service holds the first turn (prompt
+ * and answer, prefix reuse) against the same turn sent cold: a new image key with its pixels, a new namespace
+ * (goal: at most 0.3x).
+ */
+export async function prefixReuseBenchmark(options: PrefixReuseOptions = {}): Promise<BenchmarkResult> {
+  const { reuseRuns = 5, tinyColdRuns = 5, visionColdRuns = 2 } = options;
+  const rows: BenchmarkResult["rows"] = [
+    [
+      "setup",
+      `${SETUP}; turn 1 = BOS + one image (576 tokens) + 24 text tokens, 48 new tokens; turn 2 = turn 1 + its answer + 24 text tokens; TTFT = the service's admission to first token`,
+    ],
+  ];
+  for (const fixture of FIXTURES) {
+    rows.push([fixture.title, fixture.description]);
+    const coldRuns = fixture.size === "tiny" ? tinyColdRuns : visionColdRuns;
+    await withService(
+      fixture,
+      "cpu",
+      async ({ inference, manifest }) => {
+        const { imageSize, imageTokens } = manifest.vision;
+        const pixels = (seed: number) => encodeTensor(DataType.UINT8, [3, imageSize, imageSize], noiseImage(imageSize, seed));
+        const text = (from: number) => Array.from({ length: 24 }, (_, i) => from + i);
+        const turn1 = [manifest.tokens.bos, ...new Array<number>(imageTokens).fill(manifest.tokens.image), ...text(300)];
+        const answer: number[] = [];
+        for await (const message of inference.generate({
+          requestId: "turn-1",
+          cacheNamespace: "conversation",
+          inputIds: turn1,
+          images: [{ key: "conversation-image", pixels: pixels(1) }],
+          sampling: greedy(48),
+        })) {
+          if (message.event.case === "token") answer.push(message.event.value.tokenId);
+        }
+        const turn2 = [...turn1, ...answer, ...text(400)];
+        const reused = await repeat(reuseRuns, (i) =>
+          generate(inference, {
+            requestId: `reuse-${i}`,
+            cacheNamespace: "conversation",
+            inputIds: turn2,
+            images: [{ key: "conversation-image" }],
+            sampling: greedy(1),
+          }),
+        );
+        const cold = await repeat(coldRuns, (i) =>
+          generate(inference, {
+            requestId: `cold-${i}`,
+            cacheNamespace: `cold-${i}`,
+            inputIds: turn2,
+            images: [{ key: `cold-image-${i}`, pixels: pixels(1) }],
+            sampling: greedy(1),
+          }),
+        );
+        // The image still in the encoder cache, no prefix held: what the KV reuse alone saves.
+        const encoded = await repeat(reuseRuns, (i) =>
+          generate(inference, {
+            requestId: `encoded-${i}`,
+            cacheNamespace: `encoded-${i}`,
+            inputIds: turn2,
+            images: [{ key: "conversation-image" }],
+            sampling: greedy(1),
+          }),
+        );
+        const ttft = (outcomes: Outcome[]) => median(outcomes.map((o) => o.timings.timeToFirstTokenMs));
+        const share = (value: number) => `${value.toPrecision(2)}x`;
+        rows.push([`${fixture.title}: turn 2 with turn 1 held, median of ${reuseRuns}`, ms(ttft(reused))]);
+        rows.push([`${fixture.title}: turn 2 cold, median of ${coldRuns}`, ms(ttft(cold))]);
+        rows.push([`${fixture.title}: turn 2, image in the encoder cache, no prefix, median of ${reuseRuns}`, ms(ttft(encoded))]);
+        rows.push([`${fixture.title}: held / cold (goal <= 0.3x)`, share(ttft(reused) / ttft(cold))]);
+        rows.push([`${fixture.title}: held / image cached`, share(ttft(reused) / ttft(encoded))]);
+      },
+      { GPU_SERVICE_PREFIX_CACHE_BYTES: String(256 * 1024 * 1024) },
+    );
+  }
+  return { name: "GPU service: time to first token of turn 2, prefix held vs cold (CPU)", rows };
 }

@@ -2,9 +2,16 @@
 import { conversionBenchmark, graphLatencyBenchmark } from "./converter.ts";
 import { preprocessBenchmark } from "./edge-preprocess.ts";
 import { tokenizeBenchmark } from "./edge-tokenize.ts";
-import { concurrencyBenchmark, decodeContextBenchmark, encoderCacheBenchmark, prefillGapBenchmark } from "./gpu-service.ts";
+import {
+  concurrencyBenchmark,
+  decodeContextBenchmark,
+  encoderCacheBenchmark,
+  prefillGapBenchmark,
+  prefixReuseBenchmark,
+} from "./gpu-service.ts";
 import { linkBenchmark } from "./link.ts";
 import { repeatImageBenchmark } from "./repeat-image.ts";
+import { replicaAffinityBenchmark } from "./replicas.ts";
 import { type BenchmarkResult, formatResult } from "./report.ts";
 import { samplerBenchmark } from "./sampling.ts";
 
@@ -16,9 +23,11 @@ const benchmarks: Record<string, () => Promise<BenchmarkResult>> = {
   concurrency: () => concurrencyBenchmark(),
   "prefill-gap": () => prefillGapBenchmark(),
   "encoder-cache": () => encoderCacheBenchmark(),
+  "prefix-reuse": () => prefixReuseBenchmark(),
   preprocess: () => preprocessBenchmark(),
   tokenize: () => tokenizeBenchmark(),
   "repeat-image": () => repeatImageBenchmark(),
+  "replica-affinity": () => replicaAffinityBenchmark(),
   sampler: async () => samplerBenchmark(),
 };
 

@@ -1,7 +1,6 @@
-export { collectCompletion } from "./completion.ts";
 export { EdgeEncoderCache, type FeatureCache } from "./features.ts";
 export { createFileKeys, type FileKeys } from "./image-keys.ts";
 export { chatAnswerIdentity, chatChunk, chatCompletion, usageChunk } from "./openai-shapes.ts";
 export { readChatRequest } from "./request.ts";
-export { runCompletion } from "./run-completion.ts";
+export { type CompletionInput, completeWhole, runCompletion } from "./run-completion.ts";
 export { HeldKeys } from "./upstream.ts";

@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import type { EdgeEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
@@ -5,7 +6,7 @@ import { workerdCodecWasm } from "../image/decode/workerd-wasm.ts";
 import { readModelAsset } from "../model/index.ts";
 import { checkTokenLimit, fromOpenAiMessages, IMAGE_PLACEHOLDER, renderPrompt, tokenize } from "../prompt/index.ts";
 import { followSignal } from "../signals.ts";
-import { type CompletionEvent, completionEvents } from "./completion.ts";
+import { type CompletionEvent, type CompletionFinish, collectCompletion, completionEvents } from "./completion.ts";
 import { edgeFeatureSource, FeatureCache, gpuFeatureSource } from "./features.ts";
 import { cacheNamespace, openingKey, prepareImage } from "./image-keys.ts";
 import { imageBytes } from "./image-source.ts";
@@ -132,6 +133,26 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
     }
   }
   return { manifest, events: events(), cancel: () => abort.abort() };
+}
+
+/**
+ * A whole completion, for an answer that is not streamed. Nothing reaches the client before it is done, so a
+ * replica that dies mid-answer (UNAVAILABLE) costs a rerun on the next replica, not the answer: the pipeline
+ * runs again, routing now passing the dead replica over, at most once per other replica.
+ */
+export async function completeWhole(
+  input: CompletionInput,
+  context: CompletionContext,
+): Promise<{ manifest: Manifest; text: string; finish: CompletionFinish }> {
+  for (let attempt = 1; ; attempt++) {
+    const completion = await runCompletion(input, context);
+    try {
+      return { manifest: completion.manifest, ...(await collectCompletion(completion.events)) };
+    } catch (error) {
+      const replicaDied = ConnectError.from(error).code === Code.Unavailable;
+      if (!replicaDied || attempt >= context.gpu.all.length || input.signal.aborted) throw error;
+    }
+  }
 }
 
 /** The knobs as the reference's sampler takes them. */

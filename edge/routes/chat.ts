@@ -3,10 +3,11 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { requireApiKey } from "../auth/index.ts";
 import {
+  type CompletionInput,
   chatAnswerIdentity,
   chatChunk,
   chatCompletion,
-  collectCompletion,
+  completeWhole,
   readChatRequest,
   runCompletion,
   usageChunk,
@@ -35,29 +36,28 @@ export function chatRoutes() {
       async (c) => {
         const { body, attachments } = await readBody(c);
         const request = readChatRequest(body);
-        const completion = await runCompletion(
-          {
-            model: request.model,
-            messages: request.messages,
-            maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
-            sampling: {
-              temperature: request.temperature,
-              topP: request.top_p,
-              topK: request.top_k,
-              repetitionPenalty: request.repetition_penalty,
-              seed: request.seed,
-            },
-            stop: request.stop === undefined || request.stop === null ? [] : [request.stop].flat(),
-            attachments,
-            signal: c.req.raw.signal,
+        const input: CompletionInput = {
+          model: request.model,
+          messages: request.messages,
+          maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
+          sampling: {
+            temperature: request.temperature,
+            topP: request.top_p,
+            topK: request.top_k,
+            repetitionPenalty: request.repetition_penalty,
+            seed: request.seed,
           },
-          { ...c.var, assets: c.env.ASSETS },
-        );
-        const identity = chatAnswerIdentity(c.var.requestId, completion.manifest);
+          stop: request.stop === undefined || request.stop === null ? [] : [request.stop].flat(),
+          attachments,
+          signal: c.req.raw.signal,
+        };
+        const context = { ...c.var, assets: c.env.ASSETS };
         if (!request.stream) {
-          const { text, finish } = await collectCompletion(completion.events);
-          return c.json(chatCompletion(identity, text, finish));
+          const { manifest, text, finish } = await completeWhole(input, context);
+          return c.json(chatCompletion(chatAnswerIdentity(c.var.requestId, manifest), text, finish));
         }
+        const completion = await runCompletion(input, context);
+        const identity = chatAnswerIdentity(c.var.requestId, completion.manifest);
 
         const includeUsage = request.stream_options?.include_usage === true;
         return streamSSE(c, async (stream) => {
