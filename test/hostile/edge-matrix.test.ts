@@ -887,7 +887,10 @@ const groups: Record<string, Case[]> = {
 async function expectHealthy(c: Ctx): Promise<void> {
   const response = await fetch(`${c.url}/healthz`);
   const body = await readJson(response);
-  expect({ status: response.status, gpu: body.gpu?.reachable }, "the Worker stays healthy and the GPU service reachable").toEqual({
+  expect(
+    { status: response.status, gpu: body.gpu?.replicas?.[0]?.reachable },
+    "the Worker stays healthy and the GPU service reachable",
+  ).toEqual({
     status: 200,
     gpu: true,
   });
