@@ -8,6 +8,8 @@ import { createIsolateState, type IsolateState } from "./isolate.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { diagnosticsRoutes } from "./routes/diagnostics.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { responsesRoutes } from "./routes/responses.ts";
 
 export function createApp(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
@@ -41,7 +43,9 @@ export function createApp(): Hono<EdgeEnv> {
 
   app.route("/", healthRoutes());
   app.route("/v1/diagnostics", diagnosticsRoutes());
+  app.route("/v1", modelRoutes());
   app.route("/v1", chatRoutes());
+  app.route("/v1", responsesRoutes());
 
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => errorResponse(c, toApiError(error, c)));

@@ -60,6 +60,14 @@ const Settings = z
       .default(32 * MiB),
     /** Secret, optional: mixed into every cache key so tenants never share entries. */
     CACHE_KEY_SALT: z.string().default(""),
+    /** Bytes of stored responses (previous_response_id, item_reference) the isolate keeps; the Cache API holds more. */
+    RESPONSES_STORE_BYTES: z.coerce
+      .number()
+      .int()
+      .nonnegative()
+      .default(16 * MiB),
+    /** How long a stored response can be resumed. */
+    RESPONSES_STORE_TTL_SECONDS: positiveInt.default(86_400),
     /** Path prefix of the model files in the static assets (manifest.json, tokenizer.json, siglip_encoder.onnx). */
     MODEL_ASSETS_PATH: z
       .string()

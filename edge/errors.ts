@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
 import type { EdgeEnv } from "./env.ts";
 import { ImageError } from "./image/index.ts";
 import { PromptError } from "./prompt/index.ts";
@@ -31,6 +32,20 @@ export class ApiError extends Error {
     if (this.status === 429) return "rate_limit_error";
     return this.status >= 500 ? "server_error" : "invalid_request_error";
   }
+}
+
+/**
+ * A request body checked against `schema`, or a 400 naming the first offending field as OpenAI does (`param`):
+ * `unsupported_parameter` with its own message for the fields in `unsupported`, `invalid_request` otherwise.
+ */
+export function validateRequest<T extends z.ZodType>(schema: T, unsupported: Record<string, string>, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = issue.path.map(String).join(".") || undefined;
+  const field = String(issue.path[0] ?? "");
+  const message = unsupported[field] ?? `Invalid value for '${param ?? "body"}': ${issue.message}`;
+  throw new ApiError(400, field in unsupported ? "unsupported_parameter" : "invalid_request", message, param ? { param } : {});
 }
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */

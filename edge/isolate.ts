@@ -3,6 +3,7 @@ import type { Bindings, readConfig } from "./config.ts";
 import { ReplicaHealth } from "./gpu/index.ts";
 import { type CodecInstances, createCodecInstances } from "./image/index.ts";
 import { EdgeModelCache } from "./model/index.ts";
+import type { ResponseStore } from "./responses/index.ts";
 
 /**
  * What a Worker isolate keeps between its requests: caches only, each bounded, any of them safe to lose
@@ -16,6 +17,8 @@ export type IsolateState = {
   readonly model: EdgeModelCache;
   /** SigLIP features by content key, bounded by FEATURE_CACHE_BYTES: made on first use, as its bound is configuration. */
   features: FeatureCache | undefined;
+  /** Responses kept for previous_response_id and item_reference, bounded by RESPONSES_STORE_BYTES: made on first use. */
+  responses: ResponseStore | undefined;
   /** Image keys each GPU service replica is believed to hold (at most 4096 in all). */
   readonly heldKeys: HeldKeys;
   /** What calls and probes taught of each GPU service replica's health (routing passes over the down and the busy). */
@@ -33,6 +36,7 @@ export function createIsolateState(): IsolateState {
     configs: new WeakMap(),
     model: new EdgeModelCache(),
     features: undefined,
+    responses: undefined,
     heldKeys: new HeldKeys(),
     replicaHealth: new ReplicaHealth(),
     fileKeys: createFileKeys(),

@@ -3,6 +3,7 @@ import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
 import { type GpuReplica, type ReplicaHealth, withFailover } from "../gpu/index.ts";
+import { locationCache } from "../location-cache.ts";
 import { createSiglipEncoder, type SiglipEncoder, workerdOrtWasm } from "../siglip/index.ts";
 import type { PreparedImage } from "./image-keys.ts";
 
@@ -50,13 +51,13 @@ export class FeatureCache {
       headers: { "cache-control": "public, max-age=604800", "content-type": "application/octet-stream" },
     });
     // Best effort: the Cache API is a location-wide second level; losing an entry only costs a recompute.
-    void cacheApi()
+    void locationCache()
       ?.put(`${CACHE_ORIGIN}/${key}`, response)
       .catch(() => undefined);
   }
 
   async #fromCacheApi(key: string, size: number): Promise<Uint16Array | undefined> {
-    const response = await cacheApi()
+    const response = await locationCache()
       ?.match(`${CACHE_ORIGIN}/${key}`)
       .catch(() => undefined);
     if (!response) return undefined;
@@ -66,10 +67,6 @@ export class FeatureCache {
     this.#memory.set(key, features);
     return features;
   }
-}
-
-function cacheApi(): Cache | undefined {
-  return (globalThis as { caches?: { default?: Cache } }).caches?.default;
 }
 
 /**

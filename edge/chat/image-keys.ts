@@ -1,5 +1,6 @@
 import { ByteLru } from "../../shared/cache/index.ts";
 import type { Manifest } from "../../shared/manifest/index.ts";
+import { sha256Hex } from "../digest.ts";
 import { type DecodeOptions, decodeImage, ImageError, preprocess } from "../image/index.ts";
 
 /** Changes whenever preprocessing could produce different pixels: part of every cache key. */
@@ -81,6 +82,5 @@ async function digestHex(kind: string, data: Uint8Array, revision: string, salt:
   const message = new Uint8Array(prefix.length + data.length);
   message.set(prefix);
   message.set(data, prefix.length);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", message));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(message);
 }

@@ -1,3 +1,4 @@
+export type { CompletionFinish } from "./completion.ts";
 export { EdgeEncoderCache, type FeatureCache } from "./features.ts";
 export { createFileKeys, type FileKeys } from "./image-keys.ts";
 export { chatAnswerIdentity, chatChunk, chatCompletion, usageChunk } from "./openai-shapes.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ApiError } from "../errors.ts";
+import { validateRequest } from "../errors.ts";
 
 const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]);
 
@@ -42,13 +42,7 @@ const UNSUPPORTED: Record<string, string> = {
   tools: "Tools are not supported by this model",
 };
 
-/** Validates a parsed body, naming the first offending field as OpenAI does (`param`). */
+/** Validates a parsed body. */
 export function readChatRequest(body: unknown): ChatRequest {
-  const result = ChatRequestSchema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const param = issue.path.map(String).join(".") || undefined;
-  const field = String(issue.path[0] ?? "");
-  const message = UNSUPPORTED[field] ?? `Invalid value for '${param ?? "body"}': ${issue.message}`;
-  throw new ApiError(400, field in UNSUPPORTED ? "unsupported_parameter" : "invalid_request", message, param ? { param } : {});
+  return validateRequest(ChatRequestSchema, UNSUPPORTED, body);
 }

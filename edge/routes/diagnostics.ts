@@ -5,6 +5,7 @@ import { streamSSE } from "hono/streaming";
 import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
 import { requireAdmin } from "../auth/index.ts";
+import { sha256Hex } from "../digest.ts";
 import type { EdgeEnv } from "../env.ts";
 import { ApiError, errorBody, toApiError } from "../errors.ts";
 import type { GpuReplica } from "../gpu/index.ts";
@@ -153,9 +154,4 @@ function randomBytes(length: number): Uint8Array {
   const bytes = new Uint8Array(length);
   for (let offset = 0; offset < length; offset += 65536) crypto.getRandomValues(bytes.subarray(offset, offset + 65536));
   return bytes;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
