@@ -201,6 +201,7 @@ async function run(options: Options): Promise<BenchmarkResult> {
       id: "gpu-host",
       // Each run its own namespace: these figures are of cold prefills, never a reused prefix.
       cacheNamespace: `gpu-host-${generations++}`,
+      topLogprobs: 0,
       inputIds,
       images: [{ key, pixels }],
       imageStarts: [1],

@@ -294,6 +294,34 @@ describe("chat completions through the official openai client", () => {
     expect(await runs()).toEqual([siglip, sam! + 1, aligner! + 1]);
   });
 
+  it("reports each token's log-probability and its most probable alternatives, JSON and streamed alike", async () => {
+    const request = { model: model.manifest.name, messages: [{ role: "user" as const, content: "Count to five." }], max_tokens: 8 };
+    const completion = await client.chat.completions.create({ ...request, logprobs: true, top_logprobs: 3 });
+    const { content } = completion.choices[0]!.logprobs!;
+    expect(content!.length).toBeGreaterThan(0);
+    expect(content!.length).toBeLessThanOrEqual(completion.usage!.completion_tokens);
+    // The tokens' bytes make up the text; greedy picks the most probable token, so it heads its alternatives.
+    const bytes = Buffer.concat(content!.map((entry) => Buffer.from(entry.bytes!)));
+    expect(bytes.toString("utf8")).toBe(completion.choices[0]!.message.content);
+    for (const entry of content!) {
+      expect(entry.top_logprobs).toHaveLength(3);
+      expect(entry.top_logprobs[0]).toMatchObject({ token: entry.token, bytes: entry.bytes });
+      expect(entry.top_logprobs[0]!.logprob).toBeCloseTo(entry.logprob, 5);
+      const ranked = entry.top_logprobs.map((alternative) => alternative.logprob);
+      expect(ranked).toEqual([...ranked].sort((a, b) => b - a));
+      expect(Math.max(...ranked)).toBeLessThanOrEqual(0);
+    }
+
+    const stream = await client.chat.completions.create({ ...request, logprobs: true, top_logprobs: 3, stream: true });
+    const streamed: OpenAI.Chat.ChatCompletionTokenLogprob[] = [];
+    for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+    expect(streamed).toEqual(content);
+
+    // Asked for nothing, it reports nothing.
+    const plain = await client.chat.completions.create(request);
+    expect(plain.choices[0]!.logprobs).toBeNull();
+  });
+
   it("lists the served model", async () => {
     const models = await client.models.list();
     expect(models.data.map((entry) => entry.id)).toEqual([model.manifest.name]);
@@ -311,6 +339,8 @@ describe("chat completions refuse what they cannot serve, OpenAI-style", () => {
 
   it.each([
     ["n > 1", { n: 2 }, 400, "unsupported_parameter"],
+    ["top_logprobs over 20", { logprobs: true, top_logprobs: 21 }, 400, "invalid_request"],
+    ["top_logprobs without logprobs", { top_logprobs: 2 }, 400, "invalid_request"],
     ["an unknown model", { model: "gpt-4o" }, 404, "model_not_found"],
     ["temperature out of range", { temperature: 3 }, 400, "invalid_request"],
     ["max_tokens over the cap", { max_tokens: 100000 }, 400, "invalid_request"],

@@ -148,6 +148,26 @@ describe("POST /v1/responses", () => {
     expect(byReference.output_text).toBe(expected);
   });
 
+  it("includes the output text's log-probabilities when asked, as chat completions reports them", async () => {
+    const response = await client.responses.create({
+      model,
+      input: "Count to five.",
+      max_output_tokens: 8,
+      include: ["message.output_text.logprobs"],
+      top_logprobs: 2,
+    });
+    const chat = await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "Count to five." }],
+      max_tokens: 8,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    const part = (response.output[0] as OpenAI.Responses.ResponseOutputMessage).content[0] as OpenAI.Responses.ResponseOutputText;
+    expect(part.logprobs).toEqual(chat.choices[0]!.logprobs!.content);
+    expect(part.logprobs!.every((entry) => entry.top_logprobs.length === 2)).toBe(true);
+  });
+
   it("refuses what it does not serve with OpenAI-shaped 4xx errors naming the field", async () => {
     const cases: [object, number, string, string | null][] = [
       [{ model, input: [{ type: "function_call", name: "f", arguments: "{}", call_id: "c" }] }, 400, "unsupported_input_item", "input[0]"],
@@ -159,7 +179,8 @@ describe("POST /v1/responses", () => {
         "input[0].content[0].file_id",
       ],
       [{ model, input: "hi", max_output_tokens: 0 }, 400, "invalid_request", "max_output_tokens"],
-      [{ model, input: "hi", top_logprobs: 21 }, 400, "unsupported_parameter", "top_logprobs"],
+      [{ model, input: "hi", top_logprobs: 21 }, 400, "invalid_request", "top_logprobs"],
+      [{ model, input: "hi", include: ["file_search_call.results"] }, 400, "unsupported_parameter", "include.0"],
       [{ model, input: "hi", tools: [{ type: "function", name: "f" }] }, 400, "unsupported_parameter", "tools"],
       [{ model, input: "hi", previous_response_id: "resp_unknown" }, 400, "previous_response_not_found", "previous_response_id"],
       [{ model, input: [{ type: "item_reference", id: "msg_unknown" }] }, 400, "previous_response_not_found", "input[0].id"],

@@ -247,6 +247,7 @@ describe("the decoder's cache on WebGPU, seen from the sessions", () => {
         runtime.engine.generate({
           id: `wrapped-${i}`,
           cacheNamespace: "",
+          topLogprobs: 0,
           inputIds: ids(length),
           images: [],
           imageStarts: [],

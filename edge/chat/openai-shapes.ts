@@ -1,5 +1,5 @@
 import type { Manifest } from "../../shared/manifest/index.ts";
-import type { CompletionFinish } from "./completion.ts";
+import type { CompletionFinish, LogprobEntry } from "./completion.ts";
 
 /** What every chunk and the completion of one chat answer share. */
 export type ChatAnswerIdentity = { id: string; created: number; model: string; system_fingerprint: string };
@@ -24,13 +24,22 @@ export function usageOf(finish: CompletionFinish) {
   };
 }
 
-/** A `chat.completion`: the answer of a request that is not streamed. */
-export function chatCompletion({ id, ...identity }: ChatAnswerIdentity, text: string, finish: CompletionFinish) {
+/** A choice's `logprobs`: null unless the request asked for them. */
+const logprobsOf = (logprobs: LogprobEntry[] | undefined) => (logprobs ? { content: logprobs, refusal: null } : null);
+
+/** A `chat.completion`: the answer of a request that is not streamed (`logprobs` when it asked for them). */
+export function chatCompletion(
+  { id, ...identity }: ChatAnswerIdentity,
+  text: string,
+  finish: CompletionFinish,
+  logprobs: LogprobEntry[] | undefined,
+) {
+  const message = { role: "assistant", content: text, refusal: null };
   return {
     id,
     object: "chat.completion",
     ...identity,
-    choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finish.reason }],
+    choices: [{ index: 0, message, logprobs: logprobsOf(logprobs), finish_reason: finish.reason }],
     usage: usageOf(finish),
   };
 }
@@ -40,8 +49,10 @@ export function chatChunk(
   { id, ...identity }: ChatAnswerIdentity,
   delta: { role?: "assistant"; content?: string },
   finishReason: CompletionFinish["reason"] | null,
+  logprobs?: LogprobEntry[],
 ) {
-  return { id, object: "chat.completion.chunk", ...identity, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] };
+  const choice = { index: 0, delta, logprobs: logprobsOf(logprobs), finish_reason: finishReason };
+  return { id, object: "chat.completion.chunk", ...identity, choices: [choice] };
 }
 
 /** The chunk after the last one when the client asked for `stream_options.include_usage`: no choices, the usage. */

@@ -6,7 +6,7 @@ import { workerdCodecWasm } from "../image/decode/workerd-wasm.ts";
 import { readModelAsset } from "../model/index.ts";
 import { checkTokenLimit, fromOpenAiMessages, IMAGE_PLACEHOLDER, renderPrompt, tokenize } from "../prompt/index.ts";
 import { followSignal } from "../signals.ts";
-import { type CompletionEvent, type CompletionFinish, collectCompletion, completionEvents } from "./completion.ts";
+import { type CompletionEvent, type CompletionFinish, collectCompletion, completionEvents, type LogprobEntry } from "./completion.ts";
 import { edgeFeatureSource, FeatureCache, gpuFeatureSource } from "./features.ts";
 import { cacheNamespace, openingKey, prepareImage } from "./image-keys.ts";
 import { imageBytes } from "./image-source.ts";
@@ -31,6 +31,8 @@ export type CompletionInput = {
     repetitionPenalty?: number | null;
     seed?: number | null;
   };
+  /** Per-token log-probabilities with this many alternatives each (0 to 20); undefined: none. */
+  logprobs: number | undefined;
   /** Strings that end the completion ("stop") where they appear; they are not part of the text. */
   stop: string[];
   /** Image files of a multipart request by part name, for `attachment:NAME` image URLs. */
@@ -112,12 +114,18 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
     cacheNamespace: await cacheNamespace(manifest.revision, config.cacheKeySalt),
     inputIds: ids,
     images: images.map((image, i) => ({ ...image, features: features[i] })),
-    sampling: samplingOf(input.sampling, maxTokens),
+    sampling: { ...samplingOf(input.sampling, maxTokens), topLogprobs: input.logprobs ?? 0 },
     manifest,
     timeoutMs: config.gpuTimeoutMs,
     signal: abort.signal,
   });
-  const iterator = completionEvents(upstream, tokenizer, input.stop, ids.length, () => abort.abort())[Symbol.asyncIterator]();
+  const stream = completionEvents(upstream, tokenizer, {
+    stop: input.stop,
+    promptTokens: ids.length,
+    logprobs: input.logprobs !== undefined,
+    onStopString: () => abort.abort(),
+  });
+  const iterator = stream[Symbol.asyncIterator]();
   let first: IteratorResult<CompletionEvent>;
   try {
     first = await iterator.next();
@@ -143,7 +151,7 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
 export async function completeWhole(
   input: CompletionInput,
   context: CompletionContext,
-): Promise<{ manifest: Manifest; text: string; finish: CompletionFinish }> {
+): Promise<{ manifest: Manifest; text: string; logprobs: LogprobEntry[]; finish: CompletionFinish }> {
   for (let attempt = 1; ; attempt++) {
     const completion = await runCompletion(input, context);
     try {

@@ -1,5 +1,9 @@
 import { z } from "zod";
+import { MAX_TOP_LOGPROBS } from "../chat/index.ts";
 import { validateRequest } from "../errors.ts";
+
+/** The `include` value that asks for the output text's log-probabilities. */
+export const LOGPROBS_INCLUDE = "message.output_text.logprobs";
 
 /**
  * The body of POST /v1/responses as OpenAI defines it, restricted to what this model does; unknown fields are
@@ -18,8 +22,8 @@ export const ResponsesRequestSchema = z.object({
   stream: z.boolean().nullish(),
   store: z.boolean().nullish(),
   previous_response_id: z.string().min(1).nullish(),
-  include: z.array(z.string()).max(0).nullish(),
-  top_logprobs: z.literal(0).nullish(),
+  include: z.array(z.literal(LOGPROBS_INCLUDE)).nullish(),
+  top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
   text: z.object({ format: z.object({ type: z.literal("text") }).nullish() }).nullish(),
   tools: z.array(z.unknown()).max(0).nullish(),
   tool_choice: z.union([z.literal("none"), z.literal("auto")]).nullish(),
@@ -33,8 +37,7 @@ export const ResponsesRequestSchema = z.object({
 export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
 
 const UNSUPPORTED: Record<string, string> = {
-  include: "include is not supported yet (no logprobs or other extra output)",
-  top_logprobs: "top_logprobs is not supported yet",
+  include: `Only include ["${LOGPROBS_INCLUDE}"] is supported`,
   text: 'Only text.format {type: "text"} is supported',
   tools: "Tools are not supported by this model",
   tool_choice: 'Only tool_choice "none" or "auto" (without tools) is supported',

@@ -1,4 +1,4 @@
-import type { CompletionFinish } from "../chat/index.ts";
+import type { CompletionFinish, LogprobEntry } from "../chat/index.ts";
 import type { ResponsesRequest } from "./request.ts";
 
 export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
@@ -7,17 +7,22 @@ export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "faile
 export type ResponseIdentity = { id: string; itemId: string; createdAt: number; model: string; request: ResponsesRequest };
 
 /** The `message` output item, with its one `output_text` part (none yet while it starts). */
-export function messageItem(identity: ResponseIdentity, status: "in_progress" | "completed" | "incomplete", text?: string) {
+export function messageItem(
+  identity: ResponseIdentity,
+  status: "in_progress" | "completed" | "incomplete",
+  result?: { text: string; logprobs: LogprobEntry[] },
+) {
   return {
     type: "message",
     id: identity.itemId,
     status,
     role: "assistant",
-    content: text === undefined ? [] : [outputText(text)],
+    content: result === undefined ? [] : [outputText(result.text, result.logprobs)],
   };
 }
 
-export const outputText = (text: string) => ({ type: "output_text", text, annotations: [], logprobs: [] });
+/** An `output_text` part; its `logprobs` are empty unless the request included them. */
+export const outputText = (text: string, logprobs: LogprobEntry[] = []) => ({ type: "output_text", text, annotations: [], logprobs });
 
 function usageOf(finish: CompletionFinish) {
   return {
@@ -30,7 +35,7 @@ function usageOf(finish: CompletionFinish) {
 }
 
 /** The `response` object: while it runs (no output yet), or finished with its text and usage. */
-export function responseObject(identity: ResponseIdentity, result?: { text: string; finish: CompletionFinish }) {
+export function responseObject(identity: ResponseIdentity, result?: { text: string; finish: CompletionFinish; logprobs: LogprobEntry[] }) {
   const { request } = identity;
   const incomplete = result?.finish.reason === "length";
   const status: ResponseStatus = result === undefined ? "in_progress" : incomplete ? "incomplete" : "completed";
@@ -44,7 +49,7 @@ export function responseObject(identity: ResponseIdentity, result?: { text: stri
     instructions: request.instructions ?? null,
     max_output_tokens: request.max_output_tokens ?? null,
     model: identity.model,
-    output: result === undefined ? [] : [messageItem(identity, incomplete ? "incomplete" : "completed", result.text)],
+    output: result === undefined ? [] : [messageItem(identity, incomplete ? "incomplete" : "completed", result)],
     parallel_tool_calls: false,
     previous_response_id: request.previous_response_id ?? null,
     reasoning: { effort: null, summary: null },

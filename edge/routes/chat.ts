@@ -31,14 +31,16 @@ export function chatRoutes() {
         repetitionPenalty: request.repetition_penalty,
         seed: request.seed,
       },
+      logprobs: request.logprobs ? (request.top_logprobs ?? 0) : undefined,
       stop: request.stop === undefined || request.stop === null ? [] : [request.stop].flat(),
       attachments,
       signal: c.req.raw.signal,
     };
     const context = { ...c.var, assets: c.env.ASSETS };
     if (!request.stream) {
-      const { manifest, text, finish } = await completeWhole(input, context);
-      return c.json(chatCompletion(chatAnswerIdentity(c.var.requestId, manifest), text, finish));
+      const { manifest, text, finish, logprobs } = await completeWhole(input, context);
+      const identity = chatAnswerIdentity(c.var.requestId, manifest);
+      return c.json(chatCompletion(identity, text, finish, request.logprobs ? logprobs : undefined));
     }
     const completion = await runCompletion(input, context);
     const identity = chatAnswerIdentity(c.var.requestId, completion.manifest);
@@ -51,7 +53,7 @@ export function chatRoutes() {
         await send(chatChunk(identity, { role: "assistant", content: "" }, null));
         for await (const event of completion.events) {
           if (event.type === "text") {
-            await send(chatChunk(identity, { content: event.text }, null));
+            await send(chatChunk(identity, { content: event.text }, null, request.logprobs ? event.logprobs : undefined));
             continue;
           }
           await send(chatChunk(identity, {}, event.reason));

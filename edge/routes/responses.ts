@@ -3,12 +3,13 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { bearerToken } from "../../shared/auth/index.ts";
 import { requireApiKey } from "../auth/index.ts";
-import { type CompletionInput, completeWhole, runCompletion } from "../chat/index.ts";
+import { type CompletionInput, completeWhole, type LogprobEntry, runCompletion } from "../chat/index.ts";
 import { sha256Hex } from "../digest.ts";
 import type { EdgeEnv } from "../env.ts";
 import { toApiError } from "../errors.ts";
 import {
   conversationOf,
+  LOGPROBS_INCLUDE,
   messageItem,
   outputItemId,
   outputText,
@@ -44,6 +45,7 @@ export function responsesRoutes() {
         repetitionPenalty: request.repetition_penalty,
         seed: request.seed,
       },
+      logprobs: request.include?.includes(LOGPROBS_INCLUDE) ? (request.top_logprobs ?? 0) : undefined,
       stop: [],
       attachments,
       signal: c.req.raw.signal,
@@ -62,9 +64,9 @@ export function responsesRoutes() {
     };
 
     if (!request.stream) {
-      const { manifest, text, finish } = await completeWhole(input, context);
+      const { manifest, text, finish, logprobs } = await completeWhole(input, context);
       await keep(text);
-      return c.json(responseObject(identity(manifest.name), { text, finish }));
+      return c.json(responseObject(identity(manifest.name), { text, finish, logprobs }));
     }
 
     const completion = await runCompletion(input, context);
@@ -76,6 +78,7 @@ export function responsesRoutes() {
         stream.writeSSE({ event: type, data: JSON.stringify({ type, sequence_number: sequence++, ...payload }) });
       const part = { item_id: response.itemId, output_index: 0, content_index: 0 };
       let text = "";
+      const logprobs: LogprobEntry[] = [];
       try {
         await send("response.created", { response: responseObject(response) });
         await send("response.in_progress", { response: responseObject(response) });
@@ -84,12 +87,13 @@ export function responsesRoutes() {
         for await (const event of completion.events) {
           if (event.type === "text") {
             text += event.text;
-            await send("response.output_text.delta", { ...part, delta: event.text, logprobs: [] });
+            logprobs.push(...event.logprobs);
+            await send("response.output_text.delta", { ...part, delta: event.text, logprobs: event.logprobs });
             continue;
           }
-          const finished = responseObject(response, { text, finish: event });
-          await send("response.output_text.done", { ...part, text, logprobs: [] });
-          await send("response.content_part.done", { ...part, part: outputText(text) });
+          const finished = responseObject(response, { text, finish: event, logprobs });
+          await send("response.output_text.done", { ...part, text, logprobs });
+          await send("response.content_part.done", { ...part, part: outputText(text, logprobs) });
           await send("response.output_item.done", { output_index: 0, item: finished.output[0] });
           await keep(text);
           await send(finished.status === "incomplete" ? "response.incomplete" : "response.completed", { response: finished });

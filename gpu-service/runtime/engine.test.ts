@@ -35,6 +35,7 @@ async function greedyRun(inputIds: number[], maxNewTokens: number, repetitionPen
   const result = await runtime.engine.generate({
     id: "test",
     cacheNamespace,
+    topLogprobs: 0,
     inputIds,
     images: [],
     imageStarts: [],

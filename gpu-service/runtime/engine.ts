@@ -3,7 +3,7 @@ import { CandidateSampler, type SampledToken, type SamplingSettings, type Sequen
 import type { Activations } from "./activations.ts";
 import { DecodeBatch } from "./batch.ts";
 import { RuntimeError } from "./errors.ts";
-import { type DecodeOutputs, disposeCache, disposeOnDevice, type VisionLanguageModel } from "./model.ts";
+import { type Candidates, type DecodeOutputs, disposeCache, disposeOnDevice, type VisionLanguageModel } from "./model.ts";
 import { PrefixCache, type PrefixCacheStats, type PrefixHit, type PromptIdentity } from "./prefix-cache.ts";
 import type { ImageInput, VisionEncoder } from "./vision.ts";
 
@@ -37,8 +37,14 @@ export type GenerationRequest = {
   stopTokenIds: ReadonlySet<number>;
   /** Cancellation and deadline: the sequence then finishes "cancelled" (the caller tells a deadline from a hang-up). */
   signal: AbortSignal;
-  onToken(token: number, logprob: number): void;
+  /** How many of the most probable tokens to report with each token (at most the decoder's candidates). */
+  topLogprobs: number;
+  /** Each generated token, its logprob, and the `topLogprobs` most probable tokens at its position. */
+  onToken(token: number, logprob: number, top: readonly TokenLogprob[]): void;
 };
+
+/** A token and its log-probability (log_softmax of the raw logits). */
+export type TokenLogprob = { tokenId: number; logprob: number };
 
 export type EngineOptions = {
   /** Sequences decoding together at most. */
@@ -437,14 +443,14 @@ export class GenerationEngine {
           sampled[b] = this.#sampler.sample(read.rows[i]!, generated, request.sampling, request.rng);
         });
       }
-      return rows.map((sequence, b) => this.#emit(sequence, sampled[b]));
+      return rows.map((sequence, b) => this.#emit(sequence, sampled[b], topOf(candidates, b, sequence.request.topLogprobs)));
     } finally {
       disposeOnDevice(output.logits);
     }
   }
 
   /** Streams a sampled token (none when the caller is gone); true when the sequence has finished. */
-  #emit(sequence: Sequence, sampled: SampledToken | undefined): boolean {
+  #emit(sequence: Sequence, sampled: SampledToken | undefined, top: readonly TokenLogprob[]): boolean {
     const { request } = sequence;
     if (request.signal.aborted || !sampled) {
       this.#finish(sequence, "cancelled");
@@ -453,7 +459,7 @@ export class GenerationEngine {
     const { tokenId, logprob } = sampled;
     sequence.generated.push(tokenId);
     sequence.lastToken = tokenId;
-    request.onToken(tokenId, logprob);
+    request.onToken(tokenId, logprob, top);
     this.#events.onTokens?.(1);
     if (request.stopTokenIds.has(tokenId)) {
       this.#finish(sequence, "stop");
@@ -485,4 +491,13 @@ export class GenerationEngine {
       timings: sequence.timings,
     });
   }
+}
+
+/** The `count` most probable tokens of row `b`: the decoder's candidates are its largest logits, descending. */
+function topOf(candidates: Candidates, b: number, count: number): TokenLogprob[] {
+  const { width } = candidates;
+  return Array.from({ length: Math.min(count, width) }, (_, j) => ({
+    tokenId: Number(candidates.ids[b * width + j]!),
+    logprob: candidates.logits[b * width + j]! - candidates.logSumExp[b]!,
+  }));
 }

@@ -92,6 +92,7 @@ export async function startRuntime(
     warmUpEngine.generate({
       id: "warm-up",
       cacheNamespace: "warm-up",
+      topLogprobs: 0,
       inputIds,
       images: withImage ? [{ key, pixels: new Uint8Array(3 * size * size).fill(127) }] : [],
       imageStarts: withImage ? [1] : [],

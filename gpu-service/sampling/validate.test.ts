@@ -11,6 +11,7 @@ const VALID: SamplingParamsToValidate = {
   seed: 42n,
   maxNewTokens: 512,
   stopTokenIds: [100001],
+  topLogprobs: 5,
 };
 
 const problemsWith = (change: Partial<SamplingParamsToValidate>) => validateSamplingParams({ ...VALID, ...change }, VOCAB);
@@ -20,6 +21,8 @@ describe("validateSamplingParams", () => {
     expect(problemsWith({})).toEqual([]);
     expect(problemsWith({ temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: undefined, stopTokenIds: [] })).toEqual([]);
     expect(problemsWith({ temperature: 2, topK: VOCAB, seed: 2n ** 64n - 1n, maxNewTokens: 1, stopTokenIds: [0, VOCAB - 1] })).toEqual([]);
+    expect(problemsWith({ topLogprobs: 0 })).toEqual([]);
+    expect(problemsWith({ topLogprobs: 20 })).toEqual([]);
   });
 
   it("refuses temperatures outside [0, 2] and NaN", () => {
@@ -55,9 +58,24 @@ describe("validateSamplingParams", () => {
     expect(problemsWith({ seed: 2n ** 64n })).toEqual([`seed must be a uint64, got ${2n ** 64n}`]);
   });
 
+  it("refuses top_logprobs outside [0, 20]", () => {
+    for (const topLogprobs of [21, -1, 2.5]) {
+      expect(problemsWith({ topLogprobs })).toEqual([`top_logprobs must be an integer in [0, 20], got ${topLogprobs}`]);
+    }
+  });
+
   it("lists every problem at once", () => {
     const problems = validateSamplingParams(
-      { temperature: 3, topK: VOCAB + 5, topP: 0, repetitionPenalty: 0, seed: undefined, maxNewTokens: 0, stopTokenIds: [-1] },
+      {
+        temperature: 3,
+        topK: VOCAB + 5,
+        topP: 0,
+        repetitionPenalty: 0,
+        seed: undefined,
+        maxNewTokens: 0,
+        stopTokenIds: [-1],
+        topLogprobs: 0,
+      },
       VOCAB,
     );
     expect(problems.map((problem) => problem.split(" ")[0])).toEqual([

@@ -2,10 +2,12 @@ import type { SamplingParams } from "../../shared/gen/deepseek_vl/v1/inference_p
 
 /** Highest temperature accepted: OpenAI's API allows [0, 2], and the edge speaks that API. */
 export const MAX_TEMPERATURE = 2;
+/** Most alternatives a token may list (OpenAI's top_logprobs range; the decoder ranks 64 candidates). */
+export const MAX_TOP_LOGPROBS = 20;
 
 export type SamplingParamsToValidate = Pick<
   SamplingParams,
-  "temperature" | "topK" | "topP" | "repetitionPenalty" | "seed" | "maxNewTokens" | "stopTokenIds"
+  "temperature" | "topK" | "topP" | "repetitionPenalty" | "seed" | "maxNewTokens" | "stopTokenIds" | "topLogprobs"
 >;
 
 /**
@@ -15,7 +17,7 @@ export type SamplingParamsToValidate = Pick<
  */
 export function validateSamplingParams(params: SamplingParamsToValidate, vocabSize: number): string[] {
   const problems: string[] = [];
-  const { temperature, topK, topP, repetitionPenalty, seed, maxNewTokens, stopTokenIds } = params;
+  const { temperature, topK, topP, repetitionPenalty, seed, maxNewTokens, stopTokenIds, topLogprobs } = params;
   if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) {
     problems.push(`temperature must be in [0, ${MAX_TEMPERATURE}] (0 selects greedy decoding), got ${temperature}`);
   }
@@ -33,6 +35,9 @@ export function validateSamplingParams(params: SamplingParamsToValidate, vocabSi
   }
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
     problems.push(`max_new_tokens must be an integer >= 1, got ${maxNewTokens}`);
+  }
+  if (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > MAX_TOP_LOGPROBS) {
+    problems.push(`top_logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${topLogprobs}`);
   }
   stopTokenIds.forEach((id, index) => {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {

@@ -110,8 +110,9 @@ async function* generation(
     maxNewTokens: settings.maxNewTokens,
     stopTokenIds: new Set([manifest.tokens.eos, ...settings.stopTokenIds]),
     signal,
-    onToken(tokenId, logprob) {
-      stream.push(create(GenerateResponseSchema, { event: { case: "token", value: { tokenId, logprob } } }));
+    topLogprobs: settings.topLogprobs,
+    onToken(tokenId, logprob, top) {
+      stream.push(create(GenerateResponseSchema, { event: { case: "token", value: { tokenId, logprob, topLogprobs: [...top] } } }));
     },
   });
   const fail = (error: unknown) => {

@@ -130,6 +130,13 @@ export declare type SamplingParams = Message<"deepseek_vl.v1.SamplingParams"> & 
    * @generated from field: repeated uint32 stop_token_ids = 7;
    */
   stopTokenIds: number[];
+
+  /**
+   * How many of the most probable tokens each GeneratedToken lists (0 to 20); 0 lists none.
+   *
+   * @generated from field: uint32 top_logprobs = 8;
+   */
+  topLogprobs: number;
 };
 
 /**
@@ -181,6 +188,29 @@ export declare type GenerateRequest = Message<"deepseek_vl.v1.GenerateRequest"> 
 export declare const GenerateRequestSchema: GenMessage<GenerateRequest>;
 
 /**
+ * A token and its log-probability: log_softmax of the raw logits (before penalty, temperature and filters).
+ *
+ * @generated from message deepseek_vl.v1.TokenLogprob
+ */
+export declare type TokenLogprob = Message<"deepseek_vl.v1.TokenLogprob"> & {
+  /**
+   * @generated from field: uint32 token_id = 1;
+   */
+  tokenId: number;
+
+  /**
+   * @generated from field: float logprob = 2;
+   */
+  logprob: number;
+};
+
+/**
+ * Describes the message deepseek_vl.v1.TokenLogprob.
+ * Use `create(TokenLogprobSchema)` to create a new message.
+ */
+export declare const TokenLogprobSchema: GenMessage<TokenLogprob>;
+
+/**
  * @generated from message deepseek_vl.v1.GeneratedToken
  */
 export declare type GeneratedToken = Message<"deepseek_vl.v1.GeneratedToken"> & {
@@ -193,6 +223,14 @@ export declare type GeneratedToken = Message<"deepseek_vl.v1.GeneratedToken"> & 
    * @generated from field: float logprob = 2;
    */
   logprob: number;
+
+  /**
+   * The sampling.top_logprobs most probable tokens at this position, most probable first; the generated token
+   * is among them only if it ranks there.
+   *
+   * @generated from field: repeated deepseek_vl.v1.TokenLogprob top_logprobs = 3;
+   */
+  topLogprobs: TokenLogprob[];
 };
 
 /**
