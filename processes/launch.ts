@@ -150,7 +150,9 @@ export async function startEdge(vars: Record<string, string>, options: EdgeOptio
   args.push("--persist-to", options.persistTo ?? scratch!);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const launched = launch(`${BIN}/wrangler`, args, {
-    env: { CI: "true", WRANGLER_SEND_METRICS: "false" },
+    // Offline by design: Request.cf takes miniflare's built-in values instead of a fetch of cf.json that fails
+    // (and prints a stack trace) without network.
+    env: { CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     ready: /Ready on (http:\/\/[^\s]+)/,
     timeoutMs: 90_000,
     echo: options.echo ? "[edge]" : undefined,

@@ -1,6 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import {
   GRAPH_IO,
@@ -98,6 +99,22 @@ export function cpuPlacedNodes(loaded: LoadedSessions): Partial<Record<GraphName
   return placed;
 }
 
+/**
+ * Why `provider` cannot run on this machine, found without trying it (a failed try makes onnxruntime print native
+ * errors), or undefined when it may. The CUDA provider needs its libraries beside onnxruntime-node's binding
+ * (installed only on request) and an NVIDIA driver.
+ */
+function unavailableReason(provider: ExecutionProvider, inBuild: ReadonlySet<string>): string | undefined {
+  if (!inBuild.has(provider)) return "not in this onnxruntime-node build";
+  if (provider !== "cuda" || process.platform !== "linux") return undefined;
+  const binding = join(dirname(createRequire(import.meta.url).resolve("onnxruntime-node")), "..", "bin", "napi-v6", "linux", process.arch);
+  if (!existsSync(join(binding, "libonnxruntime_providers_cuda.so"))) {
+    return "its libraries are not installed (ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci, as the Docker image does)";
+  }
+  if (!existsSync("/proc/driver/nvidia/version")) return "no NVIDIA driver on this machine";
+  return undefined;
+}
+
 /** Loads every graph the service runs for `dtype`, choosing each one's provider as configured. */
 export async function loadSessions(
   dir: string,
@@ -106,7 +123,14 @@ export async function loadSessions(
   options: SessionOptions,
   log: Logger,
 ): Promise<LoadedSessions> {
-  const available = new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend.bundled]));
+  const inBuild = new Set(ort.listSupportedBackends().map((backend) => backend.name));
+  const unavailable = new Map(
+    options.providers.flatMap((provider) => {
+      const reason = unavailableReason(provider, inBuild);
+      return reason === undefined ? [] : [[provider, reason] as const];
+    }),
+  );
+  if (unavailable.size > 0) log.info("execution providers not available here, skipped", Object.fromEntries(unavailable));
   const sessions: GraphSessions = {};
   const providers: LoadedSessions["providers"] = {};
   const profileDir = mkdtempSync(join(tmpdir(), "gpu-service-placement-"));
@@ -116,8 +140,9 @@ export async function loadSessions(
     const candidates: readonly ExecutionProvider[] = HOST_GRAPHS.includes(graph) ? ["cpu"] : kvProvider ? [kvProvider] : options.providers;
     const failures: string[] = [];
     for (const provider of candidates) {
-      if (!available.has(provider)) {
-        failures.push(`${provider}: not in this onnxruntime-node build`);
+      const reason = unavailable.get(provider);
+      if (reason !== undefined) {
+        failures.push(`${provider}: ${reason}`);
         continue;
       }
       try {
@@ -132,7 +157,9 @@ export async function loadSessions(
       }
     }
     if (!sessions[graph]) throw new Error(`${file}: no execution provider could load it (${failures.join("; ")})`);
-    if (failures.length > 0) log.warn("execution provider fallback", { graph, provider: providers[graph], tried: failures });
+    // A provider skipped as unavailable was reported once above; a fallback from one that failed to load is news.
+    const failed = failures.filter((failure) => !unavailable.has(failure.slice(0, failure.indexOf(":")) as ExecutionProvider));
+    if (failed.length > 0) log.warn("execution provider fallback", { graph, provider: providers[graph], tried: failed });
   }
   return { sessions, providers, profileDir };
 }
