@@ -450,7 +450,7 @@ const groups: Record<string, Case[]> = {
       send: withField("response_format", { type: "json_object" }),
       expect: refused(400, "unsupported_parameter"),
     },
-    { name: "top_logprobs 3", send: withField("top_logprobs", 3), expect: unsupported("top_logprobs") },
+    { name: "top_logprobs without logprobs", send: withField("top_logprobs", 3), expect: refused(400, "invalid_request", "top_logprobs") },
   ],
 
   conversation: [
