@@ -8,7 +8,7 @@ const compile = (specifier: string) => new WebAssembly.Module(readFileSync(requi
 /** The image codecs' WebAssembly compiled in Node (the Worker gets the same files as `.wasm` module imports). */
 export function nodeCodecWasm(): CodecWasm {
   return {
-    jpeg: compile("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm"),
+    jpeg: new WebAssembly.Module(readFileSync(new URL("../edge/image/decode/libjpeg/libjpeg.wasm", import.meta.url))),
     webp: compile("@jsquash/webp/codec/dec/webp_dec.wasm"),
   };
 }

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, test } from "vitest";
-import { decodeJpegInTypeScript } from "../../edge/image/decode/jpeg-color.ts";
 
 import { type CodecWasm, decodeImage, ImageError, type ImageErrorCode, readImageHeader } from "../../edge/image/index.ts";
 import { nodeCodecWasm } from "../../processes/index.ts";
@@ -42,8 +41,6 @@ const bytesOf = (c: Case) => new Uint8Array(readFileSync(join(dir, c.file)));
 
 /** Files Pillow decodes that the edge refuses by design, and why. */
 const REFUSED: Readonly<Record<string, { code: ImageErrorCode; message: RegExp }>> = {
-  // Neither the codec nor the TypeScript decoder implements arithmetic decoding (Pillow's libjpeg does).
-  "jpeg-ycc420-arith": { code: "unsupported_format", message: /arithmetic-coded JPEG is not supported/ },
   // Pillow shows the first frame; the codec decodes still images only.
   "webp-animated": { code: "unsupported_format", message: /animated WebP is not supported/ },
 };
@@ -87,18 +84,6 @@ describe("decodeImage matches Pillow's exif_transpose(open(f)).convert('RGB')", 
   test.each(decodable.map((c) => ({ ...c, label: c.name })))("$label", async (c) => {
     const expected = reference(c);
     const image = await decodeImage(bytesOf(c), { wasm });
-    expect([image.width, image.height]).toEqual([expected.width, expected.height]);
-    expect(difference(image.data, new Uint8Array(readFileSync(join(dir, expected.rgb))))).toBeNull();
-  });
-});
-
-describe("the TypeScript JPEG decoder alone matches Pillow on every upright JPEG of the set", () => {
-  // decodeImage routes only CMYK/YCCK and 4:4:0 JPEGs to it; running it on all of them tests its
-  // IDCT, upsampling and progressive decoding on far more cases than those.
-  const jpegs = decodable.filter((c) => c.name.startsWith("jpeg-") && (reference(c).orientation ?? 1) === 1);
-  test.each(jpegs.map((c) => ({ ...c, label: c.name })))("$label", (c) => {
-    const expected = reference(c);
-    const image = decodeJpegInTypeScript(bytesOf(c));
     expect([image.width, image.height]).toEqual([expected.width, expected.height]);
     expect(difference(image.data, new Uint8Array(readFileSync(join(dir, expected.rgb))))).toBeNull();
   });

@@ -1,4 +1,3 @@
-import mozjpegFactory from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
 import webpFactory from "@jsquash/webp/codec/dec/webp_dec.js";
 
 import { ImageError } from "../errors.ts";
@@ -9,7 +8,7 @@ import type { Pixels } from "../rgb-image.ts";
  * (workerd refuses to compile WebAssembly from bytes at run time); in Node, compile the files.
  */
 export interface CodecWasm {
-  /** `@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm` (MozJPEG 3.3.1, built on libjpeg-turbo 1.5). */
+  /** `libjpeg/libjpeg.wasm`: libjpeg-turbo 2.1.5, the library Pillow links, built by scripts/libjpeg-wasm.sh. */
   readonly jpeg: WebAssembly.Module;
   /** `@jsquash/webp/codec/dec/webp_dec.wasm` (libwebp 1.1.0). */
   readonly webp: WebAssembly.Module;
@@ -39,26 +38,23 @@ interface CodecSpec {
   readonly decode: (module: CodecModule, bytes: Uint8Array) => RgbaImage | null;
 }
 
-const JPEG: CodecSpec = {
-  name: "JPEG",
-  factory: mozjpegFactory as unknown as CodecSpec["factory"],
-  // The second argument (apply EXIF orientation) stays false: orientation is applied afterwards, for every format.
-  decode: (module, bytes) => module.decode(bytes, false),
-};
-
 const WEBP: CodecSpec = {
   name: "WebP",
   factory: webpFactory as unknown as CodecSpec["factory"],
   decode: (module, bytes) => module.decode(bytes),
 };
 
-/** A codec instance: its module, its linear memory, and what libjpeg/libwebp printed during the last call. */
-interface Codec {
-  readonly module: CodecModule;
+/** What every codec instance has: its linear memory, and whether a call broke it. */
+export interface CodecInstance {
   readonly memory: WebAssembly.Memory;
-  readonly messages: string[];
   /** Set once a call threw: an aborted C call leaves the instance's stack and heap unusable. */
   broken: boolean;
+}
+
+/** An Emscripten-built codec instance: its module, and what libwebp printed during the last call. */
+interface Codec extends CodecInstance {
+  readonly module: CodecModule;
+  readonly messages: string[];
 }
 
 /**
@@ -71,7 +67,7 @@ const RETAINED_MEMORY_BYTES = 32 * 1024 * 1024;
  * Codec instances by their compiled WebAssembly, reused across decodes: an isolate keeps one (edge/isolate.ts),
  * each instance holding at most RETAINED_MEMORY_BYTES between calls.
  */
-export type CodecInstances = WeakMap<WebAssembly.Module, Promise<Codec>>;
+export type CodecInstances = WeakMap<WebAssembly.Module, Promise<CodecInstance>>;
 
 export function createCodecInstances(): CodecInstances {
   return new WeakMap();
@@ -95,27 +91,34 @@ async function instantiate(spec: CodecSpec, wasm: WebAssembly.Module): Promise<C
   return { module, memory, messages, broken: false };
 }
 
-/** The cached instance for `wasm` (and the promise it is cached under), made on first use or after a failure. */
-async function codecFor(
-  spec: CodecSpec,
+/** The cached instance for `wasm` (and the promise it is cached under), made by `make` on first use or after a failure. */
+export async function codecFor<T extends CodecInstance>(
   wasm: WebAssembly.Module,
   codecs: CodecInstances,
-): Promise<{ codec: Codec; cached: Promise<Codec> }> {
+  make: (wasm: WebAssembly.Module) => Promise<T>,
+): Promise<{ codec: T; cached: Promise<CodecInstance> }> {
   for (;;) {
     let cached = codecs.get(wasm);
     if (cached === undefined) {
-      cached = instantiate(spec, wasm);
+      cached = make(wasm);
       codecs.set(wasm, cached);
     }
-    const codec = await cached;
+    const codec = (await cached) as T;
     // Another call may have broken this instance while this one waited.
     if (!codec.broken) return { codec, cached };
     if (codecs.get(wasm) === cached) codecs.delete(wasm);
   }
 }
 
+/** After a call: drops the instance if the call broke it, or if it grew past what an idle instance may keep. */
+export function releaseCodec(wasm: WebAssembly.Module, codecs: CodecInstances, cached: Promise<CodecInstance>, codec: CodecInstance): void {
+  if ((codec.broken || codec.memory.buffer.byteLength > RETAINED_MEMORY_BYTES) && codecs.get(wasm) === cached) {
+    codecs.delete(wasm);
+  }
+}
+
 async function decodeRgba(spec: CodecSpec, wasm: WebAssembly.Module, bytes: Uint8Array, codecs: CodecInstances): Promise<RgbaImage> {
-  const { codec, cached } = await codecFor(spec, wasm, codecs);
+  const { codec, cached } = await codecFor(wasm, codecs, (module) => instantiate(spec, module));
   codec.messages.length = 0;
   let image: RgbaImage | null = null;
   let failure: unknown;
@@ -125,11 +128,9 @@ async function decodeRgba(spec: CodecSpec, wasm: WebAssembly.Module, bytes: Uint
     failure = error;
     codec.broken = true;
   }
-  if ((codec.broken || codec.memory.buffer.byteLength > RETAINED_MEMORY_BYTES) && codecs.get(wasm) === cached) {
-    codecs.delete(wasm);
-  }
+  releaseCodec(wasm, codecs, cached, codec);
   if (image === null) {
-    // libjpeg prints its error before aborting; Emscripten then throws an ExitStatus, not an Error.
+    // libwebp prints its error before aborting; Emscripten then throws an ExitStatus, not an Error.
     const detail = codec.messages.at(-1) ?? (failure instanceof Error ? failure.message : "the decoder failed");
     throw new ImageError("corrupt_image", `${spec.name} could not be decoded: ${detail}`);
   }
@@ -142,11 +143,6 @@ function rgbaPixels({ data, width, height }: RgbaImage): Pixels {
     throw new ImageError("corrupt_image", "codec returned a buffer of the wrong size");
   }
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels: 4 };
-}
-
-/** Baseline or progressive JPEG (grey, YCbCr or RGB) to RGBA, with libjpeg's defaults: ISLOW IDCT, fancy upsampling. */
-export async function decodeJpegWithWasmCodec(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances): Promise<Pixels> {
-  return rgbaPixels(await decodeRgba(JPEG, wasm, bytes, codecs));
 }
 
 /** Lossy or lossless still WebP to RGBA. */

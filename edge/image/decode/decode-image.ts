@@ -1,31 +1,19 @@
 import { ImageError } from "../errors.ts";
 import { uprightImage } from "../orientation.ts";
 import { isPositiveInteger, type Pixels, type RgbImage } from "../rgb-image.ts";
-import { type CodecInstances, type CodecWasm, createCodecInstances, decodeJpegWithWasmCodec, decodeWebpWithWasmCodec } from "./codecs.ts";
+import { type CodecInstances, type CodecWasm, createCodecInstances, decodeWebpWithWasmCodec } from "./codecs.ts";
 import { assertPixelCount, readContainer } from "./header.ts";
-import { decodeJpegInTypeScript } from "./jpeg-color.ts";
-import { hasEndOfImage, type JpegFrame } from "./jpeg-structure.ts";
+import { decodeJpeg } from "./libjpeg.ts";
 import { decodePng } from "./png-decode.ts";
 
 /**
- * 8 Mi pixels (3264x2448 passes). The cap bounds memory: a decode holds about 4 bytes per pixel in the
- * codec's memory (RGBA) and 4 more in JS (the codec's RGBA, which `preprocess` reads in place, through
- * the EXIF turn), and a progressive JPEG another 3 in coefficients. Measured in workerd, first / second
- * request of a fresh isolate: a 12 MP photo with orientation 6 grows the process by 140 / 118 MiB, over
- * a Worker's 128 MB; 8 MP by 104 / 83 MiB. Apps downscale larger photos.
+ * 8 Mi pixels (3264x2448 passes). The cap bounds memory: a JPEG decode holds 3 bytes per pixel in JS (RGB) and,
+ * for a progressive JPEG, about 3 more in libjpeg's coefficient buffer; a WebP decode 4 in the codec's memory and
+ * 4 in JS (RGBA). Measured in workerd with the previous JPEG decoder (MozJPEG, RGBA in both places), first / second
+ * request of a fresh isolate: a 12 MP photo with orientation 6 grew the process by 140 / 118 MiB, over a Worker's
+ * 128 MB; 8 MP by 104 / 83 MiB. Apps downscale larger photos.
  */
 export const DEFAULT_MAX_PIXELS = 1 << 23;
-
-/**
- * JPEGs the WebAssembly codec (MozJPEG 3.3, built on libjpeg-turbo 1.5) cannot decode as Pillow's
- * libjpeg-turbo 2.1 does: CMYK/YCCK (it cannot output CMYK), and components sampled 1:2
- * vertically only (4:4:0), which libjpeg-turbo 2.0 started upsampling with a triangle filter.
- */
-function needsTypeScriptJpeg({ components }: JpegFrame): boolean {
-  const hMax = Math.max(...components.map((c) => c.h));
-  const vMax = Math.max(...components.map((c) => c.v));
-  return components.length === 4 || components.some((c) => c.h === hMax && 2 * c.v === vMax);
-}
 
 export interface DecodeOptions {
   /** The codecs' compiled WebAssembly (see `CodecWasm`). */
@@ -54,14 +42,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   let image: Pixels;
   switch (container.format) {
     case "jpeg":
-      if (needsTypeScriptJpeg(container.jpeg)) {
-        image = { ...decodeJpegInTypeScript(bytes), channels: 3 };
-        break;
-      }
-      if (!hasEndOfImage(bytes)) {
-        throw new ImageError("corrupt_image", "JPEG is truncated (no end-of-image marker after its scans)");
-      }
-      image = await decodeJpegWithWasmCodec(bytes, wasm.jpeg, codecs);
+      image = await decodeJpeg(bytes, wasm.jpeg, codecs);
       break;
     case "png":
       image = { ...(await decodePng(container.png)), channels: 3 };

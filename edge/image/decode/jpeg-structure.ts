@@ -7,20 +7,20 @@ const SOS = 0xda;
 const APP1 = 0xe1;
 const EXIF = ascii("Exif\0");
 
-/** Frame types decoded: Huffman-coded baseline, extended and progressive DCT. */
-export const DECODED_FRAMES: Readonly<Record<number, string>> = {
+/** Frame types libjpeg-turbo 2.1.5 decodes (as Pillow's does): baseline, extended and progressive DCT, Huffman or arithmetic. */
+const DECODED_FRAMES: Readonly<Record<number, string>> = {
   192: "baseline",
   193: "extended",
   194: "progressive",
+  201: "arithmetic-coded extended",
+  202: "arithmetic-coded progressive",
 };
 const OTHER_FRAMES: Readonly<Record<number, string>> = {
   195: "lossless",
   197: "hierarchical",
   198: "hierarchical",
   199: "hierarchical",
-  201: "arithmetic-coded",
-  202: "arithmetic-coded",
-  203: "arithmetic-coded",
+  203: "lossless arithmetic-coded",
   205: "hierarchical",
   206: "hierarchical",
   207: "hierarchical",
@@ -52,7 +52,7 @@ export interface JpegFrame {
 export function readJpegFrame(bytes: Uint8Array): JpegFrame {
   let frame: Omit<JpegFrame, "exif"> | undefined;
   let exif: Uint8Array | undefined;
-  for (const { marker, payload } of segments(bytes, { throughScans: false })) {
+  for (const { marker, payload } of segments(bytes)) {
     if (marker === APP1 && exif === undefined && startsWith(payload, EXIF)) exif = payload;
     if (marker in OTHER_FRAMES) {
       throw new ImageError("unsupported_format", `${OTHER_FRAMES[marker]} JPEG is not supported`);
@@ -65,18 +65,8 @@ export function readJpegFrame(bytes: Uint8Array): JpegFrame {
   throw new ImageError("corrupt_image", "JPEG ends before its first scan");
 }
 
-/**
- * Whether the data reaches an end-of-image marker after its scans. The codec reads its input from
- * memory and pads a short file with grey, where Pillow raises "image file is truncated": checking
- * the structure first keeps that refusal. Data after the marker (thumbnails, motion-photo video) is ignored.
- */
-export function hasEndOfImage(bytes: Uint8Array): boolean {
-  for (const { marker } of segments(bytes, { throughScans: true })) if (marker === EOI) return true;
-  return false;
-}
-
 /** A frame header (SOFn payload), checked for what Pillow and the decoders accept. */
-export function frameHeader(payload: Uint8Array): Omit<JpegFrame, "exif"> {
+function frameHeader(payload: Uint8Array): Omit<JpegFrame, "exif"> {
   if (payload.length < 6) throw new ImageError("corrupt_image", "JPEG frame header is truncated");
   const precision = payload[0]!;
   const height = (payload[1]! << 8) | payload[2]!;
@@ -100,20 +90,14 @@ export function frameHeader(payload: Uint8Array): Omit<JpegFrame, "exif"> {
   return { width, height, components };
 }
 
-export interface Segment {
+interface Segment {
   readonly marker: number;
   /** The segment's bytes after its length field; empty for markers without one. */
   readonly payload: Uint8Array;
-  /** For SOS when walking through scans: the entropy-coded data that follows, restart markers included. */
-  readonly entropy?: Uint8Array;
 }
 
-/**
- * The marker segments from just after SOI. With `throughScans`, the entropy-coded data after each
- * SOS is stepped over (a 0xFF there is followed by 0x00 or a restart marker) and the walk goes on
- * to EOI; without it, the walk stops after the first SOS. Stops silently where the data ends.
- */
-export function* segments(bytes: Uint8Array, { throughScans }: { throughScans: boolean }): Generator<Segment> {
+/** The marker segments from just after SOI up to the first SOS (or EOI). Stops silently where the data ends. */
+function* segments(bytes: Uint8Array): Generator<Segment> {
   if (!startsWith(bytes, [0xff, SOI, 0xff])) throw new ImageError("corrupt_image", "not a JPEG (no SOI marker)");
   let at = 2;
   while (at < bytes.length) {
@@ -137,26 +121,9 @@ export function* segments(bytes: Uint8Array, { throughScans }: { throughScans: b
     if (end > bytes.length) return;
     const payload = bytes.subarray(at + 2, end);
     at = end;
-    if (marker !== SOS) {
-      yield { marker, payload };
-      continue;
-    }
-    if (!throughScans) {
-      yield { marker, payload };
-      return;
-    }
-    at = endOfEntropyData(bytes, end);
-    yield { marker, payload, entropy: bytes.subarray(end, at) };
+    yield { marker, payload };
+    if (marker === SOS) return;
   }
-}
-
-/** The offset of the first marker after entropy-coded data (neither a stuffed 0xFF00 nor a restart marker). */
-function endOfEntropyData(bytes: Uint8Array, at: number): number {
-  for (let i = bytes.indexOf(0xff, at); i >= 0 && i + 1 < bytes.length; i = bytes.indexOf(0xff, i + 1)) {
-    const next = bytes[i + 1]!;
-    if (next !== 0 && next !== 0xff && !(next >= 0xd0 && next <= 0xd7)) return i;
-  }
-  return bytes.length;
 }
 
 function hex(value: number): string {

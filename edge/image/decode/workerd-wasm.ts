@@ -1,7 +1,6 @@
-import jpeg from "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
 import webp from "@jsquash/webp/codec/dec/webp_dec.wasm";
-
 import type { CodecWasm } from "./codecs.ts";
+import jpeg from "./libjpeg/libjpeg.wasm";
 
 /**
  * The codecs' WebAssembly as the Worker bundles it: static `.wasm` imports, which wrangler (and

@@ -1,0 +1,158 @@
+/*
+ * A streaming JPEG decoder over libjpeg-turbo (the library and version Pillow links), for the edge and the Node
+ * tools: bytes in as they arrive, scanlines out, with libjpeg's defaults (ISLOW IDCT, fancy upsampling, block
+ * smoothing), as Pillow decodes. The data source suspends when it runs out of bytes; the caller pushes more and
+ * calls again. A libjpeg error stores its message and traps: the caller reads the message and drops the instance.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jpeglib.h"
+#include "jerror.h"
+
+typedef struct {
+  struct jpeg_decompress_struct cinfo;
+  struct jpeg_error_mgr err;
+  struct jpeg_source_mgr src;
+  JOCTET *buffer;
+  size_t capacity;
+  size_t skip;    /* bytes still to skip past the data held (skip_input_data beyond it) */
+  int ended;      /* no bytes will follow the ones held */
+  JSAMPLE *rows;  /* up to ROWS output rows, filled by decoder_read_rows */
+  unsigned warnings;
+  char message[JMSG_LENGTH_MAX];
+} Decoder;
+
+#define ROWS 16
+
+static void init_source(j_decompress_ptr cinfo) { (void)cinfo; }
+static void term_source(j_decompress_ptr cinfo) { (void)cinfo; }
+
+/* Out of bytes: suspend, unless the input has ended, which is a truncated file (Pillow refuses those too). */
+static boolean fill_input_buffer(j_decompress_ptr cinfo) {
+  Decoder *d = (Decoder *)cinfo;
+  if (d->ended) ERREXIT(cinfo, JERR_INPUT_EOF);
+  return FALSE;
+}
+
+static void skip_input_data(j_decompress_ptr cinfo, long count) {
+  Decoder *d = (Decoder *)cinfo;
+  if (count <= 0) return;
+  if ((size_t)count <= d->src.bytes_in_buffer) {
+    d->src.next_input_byte += count;
+    d->src.bytes_in_buffer -= (size_t)count;
+  } else {
+    d->skip += (size_t)count - d->src.bytes_in_buffer;
+    d->src.next_input_byte += d->src.bytes_in_buffer;
+    d->src.bytes_in_buffer = 0;
+  }
+}
+
+static void error_exit(j_common_ptr cinfo) {
+  Decoder *d = (Decoder *)cinfo;
+  (*cinfo->err->format_message)(cinfo, d->message);
+  __builtin_trap();
+}
+
+/* Warnings (corrupt data libjpeg recovers from) are counted, as Pillow ignores them; trace messages are dropped. */
+static void emit_message(j_common_ptr cinfo, int level) {
+  if (level < 0) ((Decoder *)cinfo)->warnings++;
+}
+
+static void output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+Decoder *decoder_create(void) {
+  Decoder *d = calloc(1, sizeof(Decoder));
+  if (!d) return NULL;
+  d->cinfo.err = jpeg_std_error(&d->err);
+  d->err.error_exit = error_exit;
+  d->err.emit_message = emit_message;
+  d->err.output_message = output_message;
+  jpeg_create_decompress(&d->cinfo);
+  d->src.init_source = init_source;
+  d->src.fill_input_buffer = fill_input_buffer;
+  d->src.skip_input_data = skip_input_data;
+  d->src.resync_to_restart = jpeg_resync_to_restart;
+  d->src.term_source = term_source;
+  d->cinfo.src = &d->src;
+  return d;
+}
+
+/* Room for `count` more bytes after those not yet consumed (moved to the start): the caller writes them there. */
+JOCTET *decoder_input(Decoder *d, size_t count) {
+  size_t held = d->src.bytes_in_buffer;
+  if (held + count > d->capacity) {
+    size_t capacity = d->capacity ? d->capacity : 65536;
+    while (capacity < held + count) capacity *= 2;
+    JOCTET *buffer = malloc(capacity);
+    if (!buffer) return NULL;
+    if (held) memcpy(buffer, d->src.next_input_byte, held);
+    free(d->buffer);
+    d->buffer = buffer;
+    d->capacity = capacity;
+  } else if (held && d->src.next_input_byte != d->buffer) {
+    memmove(d->buffer, d->src.next_input_byte, held);
+  }
+  d->src.next_input_byte = d->buffer;
+  return d->buffer + held;
+}
+
+/* The caller wrote `count` bytes where decoder_input said; `ended`: no more will come. */
+void decoder_pushed(Decoder *d, size_t count, int ended) {
+  size_t skipped = count < d->skip ? count : d->skip;
+  d->skip -= skipped;
+  if (skipped) memmove(d->buffer + d->src.bytes_in_buffer, d->buffer + d->src.bytes_in_buffer + skipped, count - skipped);
+  d->src.bytes_in_buffer += count - skipped;
+  d->ended = ended;
+}
+
+/* 1 when the header is read (the fields below are valid), 0 when more bytes are needed. */
+int decoder_read_header(Decoder *d) {
+  return jpeg_read_header(&d->cinfo, TRUE) == JPEG_HEADER_OK;
+}
+
+unsigned decoder_width(Decoder *d) { return d->cinfo.image_width; }
+unsigned decoder_height(Decoder *d) { return d->cinfo.image_height; }
+int decoder_color_space(Decoder *d) { return d->cinfo.jpeg_color_space; }
+int decoder_progressive(Decoder *d) { return d->cinfo.progressive_mode; }
+unsigned decoder_warnings(Decoder *d) { return d->warnings; }
+const char *decoder_message(Decoder *d) { return d->message; }
+
+/* Starts decompression to `out_color_space` (JCS_RGB, also for grey, or JCS_CMYK): 1 started, 0 more bytes needed. */
+int decoder_start(Decoder *d, int out_color_space) {
+  if (!d->rows) {
+    d->cinfo.out_color_space = (J_COLOR_SPACE)out_color_space;
+    jpeg_calc_output_dimensions(&d->cinfo);
+    d->rows = malloc((size_t)ROWS * d->cinfo.output_width * d->cinfo.output_components);
+    if (!d->rows) ERREXIT1(&d->cinfo, JERR_OUT_OF_MEMORY, 99);
+  }
+  return jpeg_start_decompress(&d->cinfo);
+}
+
+/* Decodes up to ROWS scanlines into decoder_rows(); the count (0: more bytes needed, or all rows are out). */
+int decoder_read_rows(Decoder *d) {
+  JSAMPROW pointers[ROWS];
+  size_t stride = (size_t)d->cinfo.output_width * d->cinfo.output_components;
+  int count = 0;
+  while (count < ROWS && d->cinfo.output_scanline < d->cinfo.output_height) {
+    for (int i = count; i < ROWS; i++) pointers[i] = d->rows + (size_t)i * stride;
+    JDIMENSION read = jpeg_read_scanlines(&d->cinfo, pointers + count, (JDIMENSION)(ROWS - count));
+    if (read == 0) break;
+    count += (int)read;
+  }
+  return count;
+}
+
+JSAMPLE *decoder_rows(Decoder *d) { return d->rows; }
+
+/* Reads what follows the last scanline (EOI): 1 done, 0 more bytes needed. */
+int decoder_finish(Decoder *d) { return jpeg_finish_decompress(&d->cinfo); }
+
+void decoder_destroy(Decoder *d) {
+  jpeg_destroy_decompress(&d->cinfo);
+  free(d->buffer);
+  free(d->rows);
+  free(d);
+}
