@@ -808,7 +808,12 @@ const groups: Record<string, Case[]> = {
     { name: "a segment length of 1", send: withImage(jpegBadLength, "image/jpeg"), expect: badImage },
     { name: "a second SOI marker", send: withImage(jpegSecondSoi, "image/jpeg"), expect: badImage },
     { name: "12-bit samples", send: withImage(withFrame(jpeg, { precision: 12 }), "image/jpeg"), expect: notAnImage },
-    { name: "arithmetic coding (SOF9)", send: withImage(withFrame(jpeg, { marker: 0xc9 }), "image/jpeg"), expect: notAnImage },
+    // Pillow's libjpeg decodes a Huffman scan declared arithmetic-coded (to noise, with warnings), and so does the edge.
+    {
+      name: "a Huffman scan declared arithmetic (SOF9)",
+      send: withImage(withFrame(jpeg, { marker: 0xc9 }), "image/jpeg"),
+      expect: served(),
+    },
     { name: "lossless (SOF3)", send: withImage(withFrame(jpeg, { marker: 0xc3 }), "image/jpeg"), expect: notAnImage },
     { name: "2 components", send: withImage(withFrame(jpeg, { components: 2 }), "image/jpeg"), expect: notAnImage },
   ],
