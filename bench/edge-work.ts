@@ -1,6 +1,6 @@
 // The edge's per-request work that the benchmarks time, as one piece of code for both sides: the benchmarks'
 // Worker runs it inside workerd, the benchmark process runs it in Node for comparison.
-import { type CodecWasm, decodeImage, preprocess } from "../edge/image/index.ts";
+import { type CodecWasm, preprocessImage, readImageHeader } from "../edge/image/index.ts";
 import { type ChatTokenizer, fromOpenAiMessages, renderPrompt, tokenize } from "../edge/prompt/index.ts";
 
 /** The 7B's processor (image_size 1024, the CLIP mean whose truncation is the pad colour): the larger of the two paths. */
@@ -16,11 +16,13 @@ export type Preprocessed = {
 
 /**
  * What the chat route does to each image: decode (format from the magic bytes), orient, resize, pad, lay out
- * planar. The pixel cap is lifted: the benchmark measures the 12 MP photo the edge's default cap refuses.
+ * planar — for a JPEG streamed row by row. The pixel cap is lifted: the benchmark measures the 12 MP photo the
+ * edge's default cap refuses.
  */
 export async function preprocessPhoto(bytes: Uint8Array, wasm: CodecWasm): Promise<Preprocessed> {
-  const image = await decodeImage(bytes, { wasm, maxPixels: 50_000_000 });
-  return { width: image.width, height: image.height, pixels: preprocess(image, PREPROCESS_7B).data };
+  const { width, height, orientation = 1 } = readImageHeader(bytes);
+  const { data } = await preprocessImage(bytes, { wasm, maxPixels: 50_000_000, ...PREPROCESS_7B });
+  return orientation >= 5 ? { width: height, height: width, pixels: data } : { width, height, pixels: data };
 }
 
 /** What the chat route does to a text-only request's OpenAI `messages`: normalize, render the template, tokenize. */
@@ -29,7 +31,4 @@ export function promptIds(messages: unknown, tokenizer: ChatTokenizer): number[]
 }
 
 /** Hex SHA-256, to compare outputs across runtimes without shipping them. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
+export { sha256Hex } from "../edge/digest.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_MAX_PIXELS } from "./image/index.ts";
+import { DEFAULT_MAX_JPEG_PIXELS, DEFAULT_MAX_PIXELS } from "./image/index.ts";
 
 const MiB = 1024 * 1024;
 const positiveInt = z.coerce.number().int().positive();
@@ -40,8 +40,10 @@ const Settings = z
     MAX_BODY_BYTES: positiveInt.default(32 * MiB),
     /** Images one request may carry. */
     MAX_IMAGES: positiveInt.default(8),
-    /** Largest width x height of an image, checked from its header before decoding. */
+    /** Largest width x height of a PNG or WebP, checked from its header before decoding (they are decoded whole). */
     MAX_IMAGE_PIXELS: positiveInt.default(DEFAULT_MAX_PIXELS),
+    /** Largest width x height of a JPEG, checked from its header: JPEGs are streamed, never held whole. */
+    MAX_JPEG_PIXELS: positiveInt.default(DEFAULT_MAX_JPEG_PIXELS),
     /** Largest `max_tokens` a client may ask for. */
     MAX_COMPLETION_TOKENS: positiveInt.default(2048),
     /** `max_tokens` when a client asks none (at most MAX_COMPLETION_TOKENS). */

@@ -3,7 +3,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { decodeImage, preprocess } from "../edge/image/index.ts";
+import { preprocessImage, readImageHeader } from "../edge/image/index.ts";
 import { encodePng, nodeCodecWasm } from "../processes/index.ts";
 import { parseManifest } from "../shared/manifest/index.ts";
 
@@ -17,13 +17,11 @@ if (!image || !values["model-dir"] || !values.out) {
   process.exit(2);
 }
 const manifest = parseManifest(await readFile(join(values["model-dir"], "manifest.json"), "utf8"));
-const decoded = await decodeImage(new Uint8Array(await readFile(image)), { wasm: nodeCodecWasm() });
-const { padded } = preprocess(decoded, {
-  imageSize: manifest.vision.imageSize,
-  imageMean: manifest.vision.imageMean,
-  minSize: manifest.vision.minSize,
-});
+const bytes = new Uint8Array(await readFile(image));
+const { imageSize, imageMean, minSize } = manifest.vision;
+const { padded } = await preprocessImage(bytes, { wasm: nodeCodecWasm(), imageSize, imageMean, minSize });
 await writeFile(values.out, encodePng(padded.data, padded.width, padded.height));
+const { width, height, orientation } = readImageHeader(bytes);
 console.log(
-  `${values.out}: ${decoded.width}x${decoded.height} -> ${padded.width}x${padded.height} (pad ${manifest.vision.padColor.join(",")})`,
+  `${values.out}: ${width}x${height} (orientation ${orientation ?? 1}) -> ${padded.width}x${padded.height} (pad ${manifest.vision.padColor.join(",")})`,
 );

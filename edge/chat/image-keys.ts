@@ -1,7 +1,7 @@
 import { ByteLru } from "../../shared/cache/index.ts";
 import type { Manifest } from "../../shared/manifest/index.ts";
 import { sha256Hex } from "../digest.ts";
-import { type DecodeOptions, decodeImage, ImageError, preprocess } from "../image/index.ts";
+import { type DecodeOptions, ImageError, preprocessImage } from "../image/index.ts";
 
 /** Changes whenever preprocessing could produce different pixels: part of every cache key. */
 export const PREPROCESS_VERSION = "pillow-bicubic-pad-v1";
@@ -19,12 +19,8 @@ export type PreparedImage = { key: string; pixels: () => Promise<Uint8Array> };
 async function preprocessedPixels(bytes: Uint8Array, index: number, manifest: Manifest, decoding: DecodeOptions): Promise<Uint8Array> {
   const param = `image ${index + 1}`;
   try {
-    const image = await decodeImage(bytes, decoding);
-    return preprocess(image, {
-      imageSize: manifest.vision.imageSize,
-      imageMean: manifest.vision.imageMean,
-      minSize: manifest.vision.minSize,
-    }).data;
+    const { imageSize, imageMean, minSize } = manifest.vision;
+    return (await preprocessImage(bytes, { ...decoding, imageSize, imageMean, minSize })).data;
   } catch (error) {
     // Names the image; what a client sees of it is decided by toApiError (../errors.ts).
     if (error instanceof ImageError) throw new ImageError(error.code, `${param}: ${error.message}`, { cause: error });

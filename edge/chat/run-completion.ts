@@ -87,11 +87,11 @@ export async function runCompletion(input: CompletionInput, context: CompletionC
 
   // Follows the client's signal; unlinked when the completion is done (see ../signals.ts).
   const abort = followSignal(input.signal);
-  const { maxImagePixels: maxPixels, imageFetchMaxBytes: fetchMaxBytes, imageFetchTimeoutMs: fetchTimeoutMs } = config;
+  const { maxImagePixels: maxPixels, maxJpegPixels, imageFetchMaxBytes: fetchMaxBytes, imageFetchTimeoutMs: fetchTimeoutMs } = config;
   const images = [];
   for (const [index, url] of imageUrls.entries()) {
     const bytes = await imageBytes(url, index, input.attachments, { fetchMaxBytes, fetchTimeoutMs }, abort.signal);
-    const decoding = { wasm: workerdCodecWasm, maxPixels, codecs: isolate.codecs };
+    const decoding = { wasm: workerdCodecWasm, maxPixels, maxJpegPixels, codecs: isolate.codecs };
     images.push(await prepareImage(isolate.fileKeys, bytes, index, manifest, decoding, config.cacheKeySalt));
   }
   isolate.features ??= new FeatureCache(config.featureCacheBytes);

@@ -10,7 +10,9 @@ export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
  * against their stored axis. These are the transposes Pillow's `ImageOps.exif_transpose` picks:
  * 2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE, 8 ROTATE_90.
  */
-const TURNS: Readonly<Record<Orientation, { swap: boolean; mirrorX: boolean; mirrorY: boolean }>> = {
+export type Turn = { readonly swap: boolean; readonly mirrorX: boolean; readonly mirrorY: boolean };
+
+export const TURNS: Readonly<Record<Orientation, Turn>> = {
   1: { swap: false, mirrorX: false, mirrorY: false },
   2: { swap: false, mirrorX: true, mirrorY: false },
   3: { swap: false, mirrorX: true, mirrorY: true },

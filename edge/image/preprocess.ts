@@ -1,9 +1,23 @@
-import { uprightPixels } from "./orientation.ts";
+import {
+  assertPixelCount,
+  coefficientBytes,
+  createCodecInstances,
+  DEFAULT_MAX_JPEG_PIXELS,
+  type DecodeOptions,
+  decodeImage,
+  decodeJpegRows,
+  MAX_PROGRESSIVE_COEFFICIENT_BYTES,
+  readContainer,
+} from "./decode/index.ts";
+import { ImageError } from "./errors.ts";
+import { TURNS, uprightPixels } from "./orientation.ts";
 import { padColour } from "./pad-colour.ts";
+import type { Canvas } from "./pixel-view.ts";
 import { resizeView } from "./resize-bicubic.ts";
 import type { RgbImage } from "./rgb-image.ts";
+import { RowResize } from "./row-resize.ts";
 import { squareCanvas, squarePlacement, toPlanar } from "./square.ts";
-import { targetSize } from "./target-size.ts";
+import { type Size, targetSize } from "./target-size.ts";
 
 export interface PreprocessOptions {
   /** The processor's `image_size`: 384 for 1.3B, 1024 for 7B. */
@@ -22,6 +36,19 @@ export interface PreprocessedImage {
   readonly padded: RgbImage;
 }
 
+/** The padded square an upright `width x height` image is resized onto, and where on it the image goes. */
+function squareTarget(width: number, height: number, options: PreprocessOptions) {
+  const size: Size = targetSize(width, height, options.imageSize, options.minSize);
+  const { side, left, top } = squarePlacement(size.width, size.height);
+  const data = squareCanvas(side, padColour(options.imageMean));
+  const canvas: Canvas = { data, offset: (top * side + left) * 3, rowBytes: side * 3 };
+  const done = (): PreprocessedImage => {
+    const padded = { data, width: side, height: side };
+    return { data: toPlanar(padded), size: side, padded };
+  };
+  return { size, canvas, done };
+}
+
 /**
  * DeepSeek-VL's `VLMImageProcessor.resize` on a decoded RGB image: Pillow bicubic resize so the
  * long side is `imageSize`, then pad to a square with the mean colour. The uint8 result is what
@@ -30,11 +57,46 @@ export interface PreprocessedImage {
  */
 export function preprocess(image: RgbImage, options: PreprocessOptions): PreprocessedImage {
   const view = uprightPixels(image);
-  const colour = padColour(options.imageMean);
-  const size = targetSize(image.width, image.height, options.imageSize, options.minSize);
-  const { side, left, top } = squarePlacement(size.width, size.height);
-  const data = squareCanvas(side, colour);
-  resizeView(view, size.width, size.height, { data, offset: (top * side + left) * 3, rowBytes: side * 3 });
-  const padded = { data, width: side, height: side };
-  return { data: toPlanar(padded), size: side, padded };
+  const { size, canvas, done } = squareTarget(view.width, view.height, options);
+  resizeView(view, size.width, size.height, canvas);
+  return done();
+}
+
+/**
+ * An encoded image to what `preprocess(decodeImage(bytes))` gives, exactly, the way the edge and the Node tools both
+ * take images: a JPEG streams from the decoder's rows through its EXIF turn and the resize onto the padded square,
+ * so its full-resolution frame is never held (the horizontally resized image is: `imageSize` x its height), and its
+ * cap is `maxJpegPixels` (a progressive one's also what its coefficients take); PNG and WebP are decoded whole under
+ * `maxPixels`, then preprocessed.
+ */
+export async function preprocessImage(bytes: Uint8Array, options: DecodeOptions & PreprocessOptions): Promise<PreprocessedImage> {
+  const container = readContainer(bytes);
+  if (container.format !== "jpeg") return preprocess(await decodeImage(bytes, options), options);
+  const { header, jpeg } = container;
+  assertPixelCount(header, options.maxJpegPixels ?? DEFAULT_MAX_JPEG_PIXELS);
+  const coefficients = jpeg.progressive ? coefficientBytes(jpeg) : 0;
+  if (coefficients > MAX_PROGRESSIVE_COEFFICIENT_BYTES) {
+    const mib = (bytes: number) => Math.ceil(bytes / 2 ** 20);
+    throw new ImageError(
+      "too_many_pixels",
+      `progressive JPEG of ${header.width}x${header.height} needs ${mib(coefficients)} MiB for its coefficients, over the ${mib(MAX_PROGRESSIVE_COEFFICIENT_BYTES)} MiB the edge spares; send it as a baseline JPEG (phone cameras write baseline)`,
+    );
+  }
+  const orientation = header.orientation ?? 1;
+  const swap = TURNS[orientation].swap;
+  const [width, height] = swap ? [header.height, header.width] : [header.width, header.height];
+  const { size, canvas, done } = squareTarget(width, height, options);
+  let resize: RowResize | undefined;
+  await decodeJpegRows(bytes, options.wasm.jpeg, options.codecs ?? createCodecInstances(), (decodedWidth, decodedHeight) => {
+    if (decodedWidth !== header.width || decodedHeight !== header.height) {
+      throw new ImageError(
+        "corrupt_image",
+        `decoded ${decodedWidth}x${decodedHeight} pixels where the header declares ${header.width}x${header.height}`,
+      );
+    }
+    resize = new RowResize(header, orientation, size.width, size.height, canvas);
+    return (rows, first, count) => resize!.push(rows, first, count);
+  });
+  resize!.finish();
+  return done();
 }

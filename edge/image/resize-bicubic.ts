@@ -10,9 +10,10 @@ import { isPositiveInteger, type RgbImage } from "./rgb-image.ts";
 const A = -0.5;
 const SUPPORT = 2;
 /** 32 bits minus 8 for the pixel and 2 of headroom for the cubic's over- and undershoot. */
-const PRECISION_BITS = 22;
+export const PRECISION_BITS = 22;
 const ONE = 1 << PRECISION_BITS;
-const HALF = 1 << (PRECISION_BITS - 1);
+/** What every fixed-point sum starts from: Pillow rounds by adding half before the shift. */
+export const HALF = 1 << (PRECISION_BITS - 1);
 
 function cubic(x: number): number {
   if (x < 0) x = -x;
@@ -22,7 +23,7 @@ function cubic(x: number): number {
 }
 
 /** Fixed-point weights of one axis: output pixel `i` reads inputs `first[i] .. first[i] + count[i] - 1`. */
-interface AxisWeights {
+export interface AxisWeights {
   readonly first: Int32Array;
   readonly count: Int32Array;
   /** `stride` slots per output pixel, the first `count[i]` used. */
@@ -30,7 +31,7 @@ interface AxisWeights {
   readonly stride: number;
 }
 
-function axisWeights(inSize: number, outSize: number): AxisWeights {
+export function axisWeights(inSize: number, outSize: number): AxisWeights {
   // Pillow carries the source box as C floats; sizes stay far below 2^24, where that is exact.
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
@@ -70,7 +71,7 @@ function axisWeights(inSize: number, outSize: number): AxisWeights {
  * + j * tapStep ..]` (its first three bytes), and goes to `out[outStart + t * outPositionStep + i * outStep ..]`.
  * Writing through a Uint8ClampedArray view is Pillow's clip8: the sum shifted down, clamped to 0..255.
  */
-interface Pass {
+export interface Pass {
   readonly source: Uint8Array;
   readonly start: number;
   readonly positions: number;
@@ -156,7 +157,7 @@ function filterFarTaps(pass: Pass): void {
   }
 }
 
-function filter(pass: Pass): void {
+export function filter(pass: Pass): void {
   if (Math.abs(pass.tapStep) > Math.abs(pass.positionStep)) filterFarTaps(pass);
   else filterNearTaps(pass);
 }

@@ -40,6 +40,8 @@ beforeAll(async () => {
       MAX_BODY_BYTES: String(LIMITS.maxBodyBytes),
       MAX_IMAGES: String(LIMITS.maxImages),
       MAX_IMAGE_PIXELS: String(LIMITS.maxImagePixels),
+      // JPEGs have their own cap (they stream); the same value here, so every format meets one boundary.
+      MAX_JPEG_PIXELS: String(LIMITS.maxImagePixels),
       MAX_COMPLETION_TOKENS: String(LIMITS.maxCompletionTokens),
       IMAGE_FETCH_TIMEOUT_MS: "3000",
     },

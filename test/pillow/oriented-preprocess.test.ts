@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, test } from "vitest";
-import { decodeImage, preprocess, resizeBicubic } from "../../edge/image/index.ts";
+import { decodeImage, preprocess, preprocessImage, resizeBicubic } from "../../edge/image/index.ts";
 import { nodeCodecWasm } from "../../processes/index.ts";
 import { difference, generateWithPillow } from "./pillow.ts";
 
@@ -52,6 +52,16 @@ describe.each(MODELS)("decodeImage then preprocess matches Pillow's exif_transpo
     expect(difference(actual.data, read(c.pipeline[model.imageSize]!))).toBeNull();
   });
 });
+
+describe.each(MODELS)(
+  "preprocessImage (JPEG rows streamed through the turn and the resize) matches the same pipeline, image_size $imageSize",
+  (model) => {
+    test.each(cases.map((c) => ({ ...c, label: c.name })))("$label", async (c) => {
+      const actual = await preprocessImage(read(c.file), { wasm, ...model });
+      expect(difference(actual.data, read(c.pipeline[model.imageSize]!))).toBeNull();
+    });
+  },
+);
 
 describe("decodeImage then resizeBicubic matches Pillow's exif_transpose then resize", () => {
   test.each(cases.map((c) => ({ ...c, label: c.name })))("$label", async (c) => {

@@ -15,11 +15,26 @@ import { decodePng } from "./png-decode.ts";
  */
 export const DEFAULT_MAX_PIXELS = 1 << 23;
 
+/**
+ * 64 Mi pixels (a 48 MP photo passes): the cap of a JPEG streamed through `preprocessImage`, which never holds its
+ * frame. Measured in workerd (`npm run bench -- preprocess`), a 12 MP EXIF-6 photo grows the process by about 76 MiB
+ * on an isolate's first request and 17 MiB on the next.
+ */
+export const DEFAULT_MAX_JPEG_PIXELS = 1 << 26;
+
+/**
+ * What a progressive JPEG's coefficient buffer may take (libjpeg holds all of them until the last scan): beside the
+ * rest of a request, what a 128 MB isolate can spare. A 4:2:0 frame needs 3 bytes per pixel: about 16 MP.
+ */
+export const MAX_PROGRESSIVE_COEFFICIENT_BYTES = 48 * 1024 * 1024;
+
 export interface DecodeOptions {
   /** The codecs' compiled WebAssembly (see `CodecWasm`). */
   readonly wasm: CodecWasm;
   /** Largest `width * height` accepted, checked from the header before any decoding. */
   readonly maxPixels?: number;
+  /** The same for a JPEG streamed by `preprocessImage` (default DEFAULT_MAX_JPEG_PIXELS). */
+  readonly maxJpegPixels?: number;
   /** Codec instances to reuse (see `createCodecInstances`); without, the decode instantiates its codec for itself. */
   readonly codecs?: CodecInstances;
 }

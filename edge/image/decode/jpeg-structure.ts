@@ -40,6 +40,8 @@ export interface JpegFrame {
   readonly height: number;
   /** 1 grey, 3 YCbCr or RGB, 4 CMYK or YCCK. */
   readonly components: readonly FrameComponent[];
+  /** Progressive (SOF2, SOF10): libjpeg then holds every coefficient of the frame until the last scan. */
+  readonly progressive: boolean;
   /** The first APP1 segment that starts "Exif\0", where Pillow reads the orientation. */
   readonly exif?: Uint8Array;
 }
@@ -57,7 +59,7 @@ export function readJpegFrame(bytes: Uint8Array): JpegFrame {
     if (marker in OTHER_FRAMES) {
       throw new ImageError("unsupported_format", `${OTHER_FRAMES[marker]} JPEG is not supported`);
     }
-    if (marker in DECODED_FRAMES) frame = frameHeader(payload);
+    if (marker in DECODED_FRAMES) frame = { ...frameHeader(payload), progressive: marker === 194 || marker === 202 };
     if (marker !== SOS) continue;
     if (frame === undefined) throw new ImageError("corrupt_image", "JPEG scan before any frame header");
     return { ...frame, ...(exif && { exif }) };
@@ -66,7 +68,7 @@ export function readJpegFrame(bytes: Uint8Array): JpegFrame {
 }
 
 /** A frame header (SOFn payload), checked for what Pillow and the decoders accept. */
-function frameHeader(payload: Uint8Array): Omit<JpegFrame, "exif"> {
+function frameHeader(payload: Uint8Array): Omit<JpegFrame, "exif" | "progressive"> {
   if (payload.length < 6) throw new ImageError("corrupt_image", "JPEG frame header is truncated");
   const precision = payload[0]!;
   const height = (payload[1]! << 8) | payload[2]!;
@@ -128,4 +130,16 @@ function* segments(bytes: Uint8Array): Generator<Segment> {
 
 function hex(value: number): string {
   return value.toString(16).toUpperCase().padStart(2, "0");
+}
+
+/**
+ * Bytes of libjpeg's coefficient buffer for a progressive frame: 64 16-bit coefficients per 8x8 block of every
+ * component, its blocks counted in whole MCUs as libjpeg allocates them (jdcoefct.c).
+ */
+export function coefficientBytes({ width, height, components }: JpegFrame): number {
+  const hMax = Math.max(...components.map((c) => c.h));
+  const vMax = Math.max(...components.map((c) => c.v));
+  const mcusAcross = Math.ceil(width / (8 * hMax));
+  const mcusDown = Math.ceil(height / (8 * vMax));
+  return components.reduce((sum, c) => sum + mcusAcross * c.h * mcusDown * c.v * 128, 0);
 }

@@ -80,14 +80,23 @@ function ink(sample: number, k: number): number {
   return Math.max(0, k - (((t >> 8) + t) >> 8));
 }
 
+/** Where decoded rows go: `count` stored rows from row `first`, RGB, back to back (valid only during the call). */
+export type RowSink = (rows: Uint8Array, first: number, count: number) => void;
+
 /**
- * A JPEG to RGB with libjpeg-turbo 2.1.5 as Pillow runs it (`Image.open(f).convert("RGB")`): libjpeg's defaults
- * (ISLOW IDCT, fancy upsampling, block smoothing), every process libjpeg reads (baseline, extended, progressive,
- * arithmetic), every sampling, grey replicated, CMYK/YCCK by Pillow's own conversion. Warnings are tolerated as
- * Pillow tolerates them; an error — a truncated file included — is "corrupt_image" with libjpeg's message, and the
- * instance it happened in is dropped.
+ * A JPEG decoded by libjpeg-turbo 2.1.5 as Pillow runs it (`Image.open(f).convert("RGB")`), handed over as RGB rows
+ * in decode order, 16 at a time, so no caller has to hold the frame: libjpeg's defaults (ISLOW IDCT, fancy
+ * upsampling, block smoothing), every process libjpeg reads (baseline, extended, progressive, arithmetic), every
+ * sampling, grey replicated, CMYK/YCCK by Pillow's own conversion. `start` gets the size from the header and gives
+ * the sink. Warnings are tolerated as Pillow tolerates them; an error — a truncated file included — is
+ * "corrupt_image" with libjpeg's message, and the instance it happened in is dropped.
  */
-export async function decodeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances): Promise<Pixels> {
+export async function decodeJpegRows(
+  bytes: Uint8Array,
+  wasm: WebAssembly.Module,
+  codecs: CodecInstances,
+  start: (width: number, height: number) => RowSink,
+): Promise<void> {
   const { codec, cached } = await codecFor(wasm, codecs, instantiate);
   const { exports } = codec;
   const decoder = exports.decoder_create();
@@ -106,37 +115,51 @@ export async function decodeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, co
     const height = exports.decoder_height(decoder);
     const colorSpace = exports.decoder_color_space(decoder);
     const cmyk = colorSpace === JCS_CMYK || colorSpace === JCS_YCCK;
+    const sink = start(width, height);
     exports.decoder_start(decoder, cmyk ? JCS_CMYK : JCS_RGB);
-    const data = new Uint8Array(width * height * 3);
-    const stride = width * (cmyk ? 4 : 3);
+    const rgb = cmyk ? new Uint8Array(16 * width * 3) : undefined;
     for (let row = 0; row < height; ) {
       const count = exports.decoder_read_rows(decoder);
       if (count === 0) throw new ImageError("corrupt_image", "JPEG is truncated in its scans");
-      const rows = new Uint8Array(exports.memory.buffer, exports.decoder_rows(decoder), count * stride);
-      if (cmyk) {
-        for (let i = 0, o = row * width * 3; i < rows.length; i += 4, o += 3) {
+      const rows = new Uint8Array(exports.memory.buffer, exports.decoder_rows(decoder), count * width * (cmyk ? 4 : 3));
+      if (rgb) {
+        for (let i = 0, o = 0; i < rows.length; i += 4, o += 3) {
           const k = rows[i + 3]!;
-          data[o] = ink(rows[i]!, k);
-          data[o + 1] = ink(rows[i + 1]!, k);
-          data[o + 2] = ink(rows[i + 2]!, k);
+          rgb[o] = ink(rows[i]!, k);
+          rgb[o + 1] = ink(rows[i + 1]!, k);
+          rgb[o + 2] = ink(rows[i + 2]!, k);
         }
-      } else data.set(rows, row * stride);
+      }
+      sink(rgb ? rgb.subarray(0, count * width * 3) : rows, row, count);
       row += count;
     }
     exports.decoder_finish(decoder);
     exports.decoder_destroy(decoder);
-    return { data, width, height, channels: 3 };
   } catch (error) {
     if (error instanceof ImageError) {
       exports.decoder_destroy(decoder);
       throw error;
     }
-    // libjpeg's error_exit stored its message and trapped: the instance's stack and heap are not to be trusted.
+    // A C call that did not return (libjpeg's error_exit stored its message and trapped): the instance's stack and
+    // heap are not to be trusted.
     codec.broken = true;
+    // A trap is a WebAssembly.RuntimeError (not in every runtime's typings).
+    if (!(error instanceof Error && error.name === "RuntimeError")) throw error;
     throw new ImageError("corrupt_image", `JPEG could not be decoded: ${cString(exports.memory, exports.decoder_message(decoder))}`);
   } finally {
     releaseCodec(wasm, codecs, cached, codec);
   }
+}
+
+/** The whole JPEG as RGB pixels (see `decodeJpegRows`). */
+export async function decodeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances): Promise<Pixels> {
+  let image: Pixels | undefined;
+  await decodeJpegRows(bytes, wasm, codecs, (width, height) => {
+    const data = new Uint8Array(width * height * 3);
+    image = { data, width, height, channels: 3 };
+    return (rows, first) => data.set(rows, first * width * 3);
+  });
+  return image!;
 }
 
 function cString(memory: WebAssembly.Memory, pointer: number): string {
