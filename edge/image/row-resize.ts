@@ -104,7 +104,7 @@ export class RowResize {
       }
       return;
     }
-    const { first, count, weights, stride } = across;
+    const { first, weights, stride } = across;
     // The outputs whose taps include x: a contiguous run, as first[] and first[] + count[] never decrease.
     let i = this.#firstOutputAfter(x);
     for (; i < this.#width && first[i]! <= x; i++) {
