@@ -116,3 +116,29 @@ describe("decodeImage in workerd", () => {
     expect(instance()).not.toBe(before);
   });
 });
+
+describe("formats phones write instead of JPEG", () => {
+  /** An ISO-BMFF `ftyp` box: size, "ftyp", the major brand, a minor version, compatible brands; then junk. */
+  const ftyp = (major: string, ...compatible: string[]) => {
+    const brands = [major, "\0\0\0\0", ...compatible].join("");
+    const size = 8 + brands.length;
+    return Uint8Array.from([0, 0, 0, size, ...Array.from(`ftyp${brands}`, (c) => c.charCodeAt(0)), 1, 2, 3, 4]);
+  };
+
+  test.each([
+    { name: "HEIC (an iPhone's default)", bytes: ftyp("heic", "mif1", "heic"), format: /^HEIC\/HEIF images are not supported/ },
+    { name: "HEIF by its compatible brand", bytes: ftyp("abcd", "mif1"), format: /^HEIC\/HEIF images are not supported/ },
+    { name: "AVIF", bytes: ftyp("avif", "mif1", "miaf"), format: /^AVIF images are not supported/ },
+  ])("$name is refused naming the format and how to send a JPEG", async ({ bytes, format }) => {
+    const error = await decodeImage(bytes, { wasm: workerdCodecWasm }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageError);
+    expect((error as ImageError).code).toBe("unsupported_format");
+    expect((error as ImageError).message).toMatch(format);
+    expect((error as ImageError).message).toContain("jpegData(compressionQuality:)");
+  });
+
+  test("another ISO-BMFF file (an MP4 video) is just not an image", async () => {
+    const error = await decodeImage(ftyp("isom", "mp41"), { wasm: workerdCodecWasm }).catch((e: unknown) => e);
+    expect((error as ImageError).message).toBe("not a JPEG, PNG or WebP image");
+  });
+});

@@ -31,6 +31,26 @@ export type Container =
   | { readonly header: ImageHeader; readonly format: "png"; readonly png: PngStructure }
   | { readonly header: ImageHeader; readonly format: "webp" };
 
+/** ISO-BMFF brands (the `ftyp` box's major and compatible brands) of the formats phones write instead of JPEG. */
+const HEIF_BRANDS = new Set(["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"]);
+const AVIF_BRANDS = new Set(["avif", "avis"]);
+
+/**
+ * What to tell an app whose image is none of the three: HEIC/HEIF (an iPhone's default) and AVIF are named, with
+ * how to send a JPEG instead.
+ */
+function unsupportedFormatMessage(bytes: Uint8Array): string {
+  if (bytes.length >= 16 && startsWith(bytes, ascii("ftyp"), 4)) {
+    const boxEnd = Math.min(bytes.length, new DataView(bytes.buffer, bytes.byteOffset).getUint32(0));
+    const brands: string[] = [];
+    for (let at = 8; at + 4 <= boxEnd; at += at === 8 ? 8 : 4) brands.push(String.fromCharCode(...bytes.subarray(at, at + 4)));
+    const send = "send it as a JPEG (on iOS: UIImage.jpegData(compressionQuality:), or a PHPicker item's JPEG representation)";
+    if (brands.some((brand) => AVIF_BRANDS.has(brand))) return `AVIF images are not supported: ${send}`;
+    if (brands.some((brand) => HEIF_BRANDS.has(brand))) return `HEIC/HEIF images are not supported: ${send}`;
+  }
+  return "not a JPEG, PNG or WebP image";
+}
+
 export function readContainer(bytes: Uint8Array): Container {
   const format = detectFormat(bytes);
   switch (format) {
@@ -48,7 +68,7 @@ export function readContainer(bytes: Uint8Array): Container {
     case "webp":
       return { format, header: { format, ...readWebpStructure(bytes) } };
     default:
-      throw new ImageError("unsupported_format", "not a JPEG, PNG or WebP image");
+      throw new ImageError("unsupported_format", unsupportedFormatMessage(bytes));
   }
 }
 
