@@ -310,34 +310,13 @@ export async function prefixReuseBenchmark(options: PrefixReuseOptions = {}): Pr
           if (message.event.case === "token") answer.push(message.event.value.tokenId);
         }
         const turn2 = [...turn1, ...answer, ...text(400)];
-        const reused = await repeat(reuseRuns, (i) =>
-          generate(inference, {
-            requestId: `reuse-${i}`,
-            cacheNamespace: "conversation",
-            inputIds: turn2,
-            images: [{ key: "conversation-image" }],
-            sampling: greedy(1),
-          }),
-        );
-        const cold = await repeat(coldRuns, (i) =>
-          generate(inference, {
-            requestId: `cold-${i}`,
-            cacheNamespace: `cold-${i}`,
-            inputIds: turn2,
-            images: [{ key: `cold-image-${i}`, pixels: pixels(1) }],
-            sampling: greedy(1),
-          }),
-        );
+        // Turn 2 in a namespace, its image by key (held by the encoder cache) or with its pixels under a new key.
+        const turn2In = (requestId: string, cacheNamespace: string, image: NonNullable<Request["images"]>[number]) =>
+          generate(inference, { requestId, cacheNamespace, inputIds: turn2, images: [image], sampling: greedy(1) });
+        const reused = await repeat(reuseRuns, (i) => turn2In(`reuse-${i}`, "conversation", { key: "conversation-image" }));
+        const cold = await repeat(coldRuns, (i) => turn2In(`cold-${i}`, `cold-${i}`, { key: `cold-image-${i}`, pixels: pixels(1) }));
         // The image still in the encoder cache, no prefix held: what the KV reuse alone saves.
-        const encoded = await repeat(reuseRuns, (i) =>
-          generate(inference, {
-            requestId: `encoded-${i}`,
-            cacheNamespace: `encoded-${i}`,
-            inputIds: turn2,
-            images: [{ key: "conversation-image" }],
-            sampling: greedy(1),
-          }),
-        );
+        const encoded = await repeat(reuseRuns, (i) => turn2In(`encoded-${i}`, `encoded-${i}`, { key: "conversation-image" }));
         const ttft = (outcomes: Outcome[]) => median(outcomes.map((o) => o.timings.timeToFirstTokenMs));
         const share = (value: number) => `${value.toPrecision(2)}x`;
         rows.push([`${fixture.title}: turn 2 with turn 1 held, median of ${reuseRuns}`, ms(ttft(reused))]);

@@ -88,18 +88,17 @@ describe("POST /v1/responses", () => {
 
   it("resumes a conversation with instructions and an image by previous_response_id and by item_reference, as chat does", async () => {
     const instructions = "You answer briefly.";
+    const question: OpenAI.Responses.ResponseInputItem = {
+      role: "user",
+      content: [
+        { type: "input_text", text: "What is in this picture?" },
+        { type: "input_image", image_url: photo, detail: "auto" },
+      ],
+    };
     const first = await client.responses.create({
       model,
       instructions,
-      input: [
-        {
-          role: "user",
-          content: [
-            { type: "input_text", text: "What is in this picture?" },
-            { type: "input_image", image_url: photo, detail: "auto" },
-          ],
-        },
-      ],
+      input: [question],
       max_output_tokens: 6,
     });
     const chatTurn1: OpenAI.Chat.ChatCompletionMessageParam[] = [
@@ -133,17 +132,7 @@ describe("POST /v1/responses", () => {
     const byReference = await client.responses.create({
       model,
       instructions,
-      input: [
-        {
-          role: "user",
-          content: [
-            { type: "input_text", text: "What is in this picture?" },
-            { type: "input_image", image_url: photo, detail: "auto" },
-          ],
-        },
-        { type: "item_reference", id: first.output[0]!.id! },
-        { role: "user", content: "And its colours?" },
-      ],
+      input: [question, { type: "item_reference", id: first.output[0]!.id! }, { role: "user", content: "And its colours?" }],
       max_output_tokens: 8,
     });
     expect(byReference.output_text).toBe(expected);

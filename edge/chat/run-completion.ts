@@ -23,12 +23,15 @@ export type CompletionInput = {
   messages: unknown;
   /** Tokens to generate at most; undefined: DEFAULT_COMPLETION_TOKENS. */
   maxTokens: number | undefined;
-  /** Sampling knobs; absent ones take the reference's defaults (temperature 0 or absent: greedy, like the official inference). */
+  /**
+   * Sampling knobs under the names both OpenAI APIs give them (the request bodies pass as they are); absent ones
+   * take the reference's defaults (temperature 0 or absent: greedy, like the official inference).
+   */
   sampling: {
     temperature?: number | null;
-    topP?: number | null;
-    topK?: number | null;
-    repetitionPenalty?: number | null;
+    top_p?: number | null;
+    top_k?: number | null;
+    repetition_penalty?: number | null;
     seed?: number | null;
   };
   /** Per-token log-probabilities with this many alternatives each (0 to 20); undefined: none. */
@@ -168,9 +171,9 @@ function samplingOf(sampling: CompletionInput["sampling"], maxNewTokens: number)
   const temperature = sampling.temperature ?? 0;
   return {
     temperature,
-    topK: sampling.topK ?? (temperature > 0 ? DEFAULT_TOP_K : 0),
-    topP: sampling.topP ?? 1,
-    repetitionPenalty: sampling.repetitionPenalty ?? 1,
+    topK: sampling.top_k ?? (temperature > 0 ? DEFAULT_TOP_K : 0),
+    topP: sampling.top_p ?? 1,
+    repetitionPenalty: sampling.repetition_penalty ?? 1,
     maxNewTokens,
     stopTokenIds: [],
     ...(sampling.seed === undefined || sampling.seed === null ? {} : { seed: BigInt(sampling.seed) }),

@@ -4,7 +4,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { DiagnosticsService } from "../../shared/gen/deepseek_vl/v1/diagnostics_pb.js";
 import { InferenceService } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { CANCELLED, followSignal } from "../signals.ts";
-import { encodeSegments, type Segments } from "./segments.ts";
+import { encodeSegments, holdsLargeBytes, type Segments } from "./segments.ts";
 
 export type GpuClients = {
   inference: Client<typeof InferenceService>;
@@ -51,8 +51,9 @@ const BODY_HEADER = "x-edge-segmented-body";
 function encodeTensorsOnce(bodies: Map<string, Segments>): Interceptor {
   return (next) => async (request) => {
     const message = request.stream ? await firstOf(request.message) : request.message;
+    // Most calls (health, key-only images, text) carry no large bytes: connect's serializer is the one to use.
+    if (!holdsLargeBytes(request.method.input, message)) return next(request.stream ? { ...request, message: once(message) } : request);
     const segments = encodeSegments(request.method.input, message);
-    if (segments.parts.length <= 1) return next(request.stream ? { ...request, message: once(message) } : request);
     const id = crypto.randomUUID();
     const empty = create(request.method.input);
     bodies.set(id, segments);

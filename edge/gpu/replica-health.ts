@@ -18,10 +18,7 @@ export type ReplicaHealthOptions = {
 /** A failed call's meaning for routing: try the next replica (and pass this one over), or not. */
 export type Failover = { status: "busy" | "down"; forMs: number } | undefined;
 
-type Entry = { status: ReplicaStatus; until: number; message: string; checkedAt: number; probing: boolean };
-
-/** A replica's health as /healthz reports it. */
-export type ReplicaHealthReport = { status: ReplicaStatus; message: string; checkedAt: number | undefined };
+type Entry = { status: ReplicaStatus; until: number; checkedAt: number; probing: boolean };
 
 /**
  * The health of the GPU service replicas, learned from calls (every outcome) and from bounded background
@@ -60,8 +57,8 @@ export class ReplicaHealth {
   /** Records a call's outcome; returns how routing should treat a failure (undefined: not the replica's fault). */
   record(url: string, error?: unknown): Failover {
     const failover = error === undefined ? undefined : failoverOf(error, this.#downMs);
-    if (error === undefined) this.#set(url, "serving", 0, "answered");
-    else if (failover) this.#set(url, failover.status, failover.forMs, ConnectError.from(error).rawMessage);
+    if (error === undefined) this.#set(url, "serving", 0);
+    else if (failover) this.#set(url, failover.status, failover.forMs);
     return failover;
   }
 
@@ -69,26 +66,19 @@ export class ReplicaHealth {
   claimProbe(url: string): boolean {
     const entry = this.#entries.get(url);
     if (entry?.probing || (entry && this.#now() - entry.checkedAt < this.#probeIntervalMs)) return false;
-    this.#entries.set(url, { ...(entry ?? { status: "unknown", until: 0, message: "not probed yet", checkedAt: 0 }), probing: true });
+    this.#entries.set(url, { ...(entry ?? { status: "unknown", until: 0, checkedAt: 0 }), probing: true });
     return true;
   }
 
-  /** A probe's answer: serving, or why not (an error or a non-serving status). */
-  probed(url: string, result: { serving: true } | { serving: false; message: string }): void {
-    if (result.serving) this.#set(url, "serving", 0, "probe: serving");
-    else this.#set(url, "down", this.#downMs, `probe: ${result.message}`);
+  /** A probe's answer: whether the replica serves. */
+  probed(url: string, serving: boolean): void {
+    if (serving) this.#set(url, "serving", 0);
+    else this.#set(url, "down", this.#downMs);
   }
 
-  report(url: string): ReplicaHealthReport {
-    const entry = this.#entries.get(url);
-    if (!entry || entry.checkedAt === 0) return { status: "unknown", message: "not heard from yet", checkedAt: undefined };
-    const expired = entry.status !== "serving" && entry.until <= this.#now();
-    return { status: expired ? "unknown" : entry.status, message: entry.message, checkedAt: entry.checkedAt };
-  }
-
-  #set(url: string, status: ReplicaStatus, forMs: number, message: string): void {
+  #set(url: string, status: ReplicaStatus, forMs: number): void {
     const now = this.#now();
-    this.#entries.set(url, { status, until: now + forMs, message, checkedAt: now, probing: false });
+    this.#entries.set(url, { status, until: now + forMs, checkedAt: now, probing: false });
   }
 }
 

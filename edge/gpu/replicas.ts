@@ -53,11 +53,10 @@ export function createGpuReplicas(configs: readonly GpuReplicaConfig[], health: 
 export async function probe(replica: GpuReplica, health: ReplicaHealth, timeoutMs: number) {
   try {
     const answer = await replica.clients.inference.health({}, { timeoutMs });
-    if (answer.status === ServingStatus.SERVING) health.probed(replica.url, { serving: true });
-    else health.probed(replica.url, { serving: false, message: ServingStatus[answer.status].toLowerCase() });
+    health.probed(replica.url, answer.status === ServingStatus.SERVING);
     return { reachable: true as const, answer };
   } catch (error) {
-    health.probed(replica.url, { serving: false, message: ConnectError.from(error).rawMessage });
+    health.probed(replica.url, false);
     return { reachable: false as const, error };
   }
 }

@@ -74,7 +74,8 @@ function isLargeBytes(field: DescField, value: unknown): value is Uint8Array {
   return field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES && (value as Uint8Array).length >= VIEW_MIN_BYTES;
 }
 
-function holdsLargeBytes(schema: DescMessage, message: Message): boolean {
+/** Whether `message` has a bytes field of VIEW_MIN_BYTES or more, at any depth: what encodeSegments leaves in place. */
+export function holdsLargeBytes(schema: DescMessage, message: Message): boolean {
   return schema.fields.some((field) => {
     const value = fieldValue(message, field);
     if (value === undefined) return false;

@@ -254,11 +254,7 @@ export class GenerationEngine {
     const start = performance.now();
     sequence.timings.queueMs = start - sequence.submittedAt;
     if (request.signal.aborted) return this.#finish(sequence, "cancelled");
-    const prompt: PromptIdentity = {
-      namespace: request.cacheNamespace,
-      inputIds: request.inputIds,
-      images: request.images.map((image, k) => ({ key: image.key, start: request.imageStarts[k]! })),
-    };
+    const prompt = promptOf(request, request.inputIds);
     try {
       // Borrowed until the next insert, which comes after this prefill's first decoder call has read it.
       const held = this.#prefixes?.lookup(prompt);
@@ -407,8 +403,7 @@ export class GenerationEngine {
       if (lengths[b] !== inputIds.length) continue;
       try {
         const row = await this.#model.selectCache(cache, [b], cache.length - lengths[b]!);
-        const images = request.images.map((image, k) => ({ key: image.key, start: request.imageStarts[k]! }));
-        this.#prefixes.insert({ namespace: request.cacheNamespace, inputIds, images }, row);
+        this.#prefixes.insert(promptOf(request, inputIds), row);
       } catch (error) {
         this.#log.warn("could not keep a finished sequence for prefix reuse", { requestId: request.id, error: String(error) });
       }
@@ -493,8 +488,18 @@ export class GenerationEngine {
   }
 }
 
+const NO_ALTERNATIVES: readonly TokenLogprob[] = Object.freeze([]);
+
+/** What a sequence's KV depends on, for the prefix cache: its namespace, `inputIds` and its images' keys and runs. */
+function promptOf(request: GenerationRequest, inputIds: readonly number[]): PromptIdentity {
+  const images = request.images.map((image, k) => ({ key: image.key, start: request.imageStarts[k]! }));
+  return { namespace: request.cacheNamespace, inputIds, images };
+}
+
 /** The `count` most probable tokens of row `b`: the decoder's candidates are its largest logits, descending. */
-function topOf(candidates: Candidates, b: number, count: number): TokenLogprob[] {
+function topOf(candidates: Candidates, b: number, count: number): readonly TokenLogprob[] {
+  // Most requests ask for none: no array per token for them.
+  if (count === 0) return NO_ALTERNATIVES;
   const { width } = candidates;
   return Array.from({ length: Math.min(count, width) }, (_, j) => ({
     tokenId: Number(candidates.ids[b * width + j]!),

@@ -13,7 +13,6 @@ interface DecoderExports {
   decoder_width(decoder: number): number;
   decoder_height(decoder: number): number;
   decoder_color_space(decoder: number): number;
-  decoder_warnings(decoder: number): number;
   decoder_message(decoder: number): number;
   decoder_start(decoder: number, outColorSpace: number): number;
   decoder_read_rows(decoder: number): number;

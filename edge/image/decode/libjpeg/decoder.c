@@ -21,7 +21,6 @@ typedef struct {
   size_t skip;    /* bytes still to skip past the data held (skip_input_data beyond it) */
   int ended;      /* no bytes will follow the ones held */
   JSAMPLE *rows;  /* up to ROWS output rows, filled by decoder_read_rows */
-  unsigned warnings;
   char message[JMSG_LENGTH_MAX];
 } Decoder;
 
@@ -56,11 +55,7 @@ static void error_exit(j_common_ptr cinfo) {
   __builtin_trap();
 }
 
-/* Warnings (corrupt data libjpeg recovers from) are counted, as Pillow ignores them; trace messages are dropped. */
-static void emit_message(j_common_ptr cinfo, int level) {
-  if (level < 0) ((Decoder *)cinfo)->warnings++;
-}
-
+/* Warnings (corrupt data libjpeg recovers from) go nowhere, as Pillow ignores them; libjpeg still counts them. */
 static void output_message(j_common_ptr cinfo) { (void)cinfo; }
 
 Decoder *decoder_create(void) {
@@ -68,7 +63,6 @@ Decoder *decoder_create(void) {
   if (!d) return NULL;
   d->cinfo.err = jpeg_std_error(&d->err);
   d->err.error_exit = error_exit;
-  d->err.emit_message = emit_message;
   d->err.output_message = output_message;
   jpeg_create_decompress(&d->cinfo);
   d->src.init_source = init_source;
@@ -116,8 +110,6 @@ int decoder_read_header(Decoder *d) {
 unsigned decoder_width(Decoder *d) { return d->cinfo.image_width; }
 unsigned decoder_height(Decoder *d) { return d->cinfo.image_height; }
 int decoder_color_space(Decoder *d) { return d->cinfo.jpeg_color_space; }
-int decoder_progressive(Decoder *d) { return d->cinfo.progressive_mode; }
-unsigned decoder_warnings(Decoder *d) { return d->warnings; }
 const char *decoder_message(Decoder *d) { return d->message; }
 
 /* Starts decompression to `out_color_space` (JCS_RGB, also for grey, or JCS_CMYK): 1 started, 0 more bytes needed. */
