@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds edge/image/decode/libjpeg/libjpeg.wasm: libjpeg-turbo 2.1.5 with Debian's patches (the library Debian 12's
-# Pillow links) and the streaming shim beside it (decoder.c), by Debian's emscripten 3.1.6, scalar (no SIMD), as a
-# standalone module with no JavaScript glue. `--check` builds into the scratch folder only and fails unless the
+# Pillow links) and the files beside it: its SIMD dispatch with WebAssembly SIMD kernels that compute exactly what
+# its C does (simd.c, in place of jsimd_none.c, which it includes), the streaming shim (decoder.c) and Pillow's resize
+# on the rows it gives (resize.c), by Debian's emscripten 3.1.6, as a standalone module with no JavaScript glue. `--check` builds into the scratch folder only and fails unless the
 # result is byte for byte the committed module.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,8 +44,10 @@ emcmake cmake ../src -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-O2 -DBUILD=2023
 sed -i 's/#define SIZEOF_SIZE_T .*/#define SIZEOF_SIZE_T  4/' jconfigint.h
 emmake make -j"$(nproc)" jpeg-static >make.log
 
-exports=$(grep -o '^[a-zA-Z_ ]*\*\? *decoder_[a-z_]*(' "$DIR/decoder.c" | sed 's/.*\(decoder_[a-z_]*\)(/"_\1"/' | paste -sd, -)
-emcc -O2 -I ../src -I . "$DIR/decoder.c" libjpeg.a -o libjpeg.wasm --no-entry -sSTANDALONE_WASM=1 -sFILESYSTEM=0 \
+exports=$(cat "$DIR/decoder.c" "$DIR/resize.c" | grep -o '^[a-zA-Z_0-9 ]*\*\? *\(decoder\|resize\)_[a-z_]*(' |
+  sed 's/.*\(\(decoder\|resize\)_[a-z_]*\)(/"_\1"/' | paste -sd, -)
+# simd.c comes before the library, so the linker never takes the library's own jsimd_none.o.
+emcc -O2 -msimd128 -I ../src -I . "$DIR/simd.c" "$DIR/decoder.c" "$DIR/resize.c" libjpeg.a -o libjpeg.wasm --no-entry -sSTANDALONE_WASM=1 -sFILESYSTEM=0 \
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1048576 -sMAXIMUM_MEMORY=134217728 -sTOTAL_STACK=65536 \
   -sEXPORTED_FUNCTIONS="[$exports]"
 

@@ -5,9 +5,9 @@ import {
   DEFAULT_MAX_JPEG_PIXELS,
   type DecodeOptions,
   decodeImage,
-  decodeJpegRows,
   MAX_PROGRESSIVE_COEFFICIENT_BYTES,
   readContainer,
+  resizeJpeg,
 } from "./decode/index.ts";
 import { ImageError } from "./errors.ts";
 import { TURNS, uprightPixels } from "./orientation.ts";
@@ -15,7 +15,6 @@ import { padColour } from "./pad-colour.ts";
 import type { Canvas } from "./pixel-view.ts";
 import { resizeView } from "./resize-bicubic.ts";
 import type { RgbImage } from "./rgb-image.ts";
-import { RowResize } from "./row-resize.ts";
 import { squareCanvas, squarePlacement, toPlanar } from "./square.ts";
 import { type Size, targetSize } from "./target-size.ts";
 
@@ -65,7 +64,7 @@ export function preprocess(image: RgbImage, options: PreprocessOptions): Preproc
 /**
  * An encoded image to what `preprocess(decodeImage(bytes))` gives, exactly, the way the edge and the Node tools both
  * take images: a JPEG streams from the decoder's rows through its EXIF turn and the resize onto the padded square,
- * so its full-resolution frame is never held (the horizontally resized image is: `imageSize` x its height), and its
+ * inside the decoder's module, so its full-resolution frame is never held, and its
  * cap is `maxJpegPixels` (a progressive one's also what its coefficients take); PNG and WebP are decoded whole under
  * `maxPixels`, then preprocessed.
  */
@@ -83,20 +82,14 @@ export async function preprocessImage(bytes: Uint8Array, options: DecodeOptions 
     );
   }
   const orientation = header.orientation ?? 1;
-  const swap = TURNS[orientation].swap;
-  const [width, height] = swap ? [header.height, header.width] : [header.width, header.height];
+  const [width, height] = TURNS[orientation].swap ? [header.height, header.width] : [header.width, header.height];
   const { size, canvas, done } = squareTarget(width, height, options);
-  let resize: RowResize | undefined;
-  await decodeJpegRows(bytes, options.wasm.jpeg, options.codecs ?? createCodecInstances(), (decodedWidth, decodedHeight) => {
-    if (decodedWidth !== header.width || decodedHeight !== header.height) {
-      throw new ImageError(
-        "corrupt_image",
-        `decoded ${decodedWidth}x${decodedHeight} pixels where the header declares ${header.width}x${header.height}`,
-      );
-    }
-    resize = new RowResize(header, orientation, size.width, size.height, canvas);
-    return (rows, first, count) => resize!.push(rows, first, count);
+  await resizeJpeg(bytes, options.wasm.jpeg, options.codecs ?? createCodecInstances(), {
+    stored: header,
+    turn: TURNS[orientation],
+    width: size.width,
+    height: size.height,
+    canvas,
   });
-  resize!.finish();
   return done();
 }

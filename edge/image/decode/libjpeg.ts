@@ -1,9 +1,15 @@
 import { ImageError } from "../errors.ts";
+import type { Turn } from "../orientation.ts";
+import type { Canvas } from "../pixel-view.ts";
+import { type AxisWeights, axisWeights } from "../resize-bicubic.ts";
 import type { Pixels } from "../rgb-image.ts";
 import { type CodecInstances, codecFor, releaseCodec } from "./codecs.ts";
 
-/** What `libjpeg/decoder.c` exports: a decoder per image, fed bytes, giving up to 16 rows at a time. */
-interface DecoderExports {
+/**
+ * What the module exports: `libjpeg/decoder.c`, a decoder per image, fed bytes, giving up to 16 RGB rows at a time,
+ * and `libjpeg/resize.c`, Pillow's turn and resize of those rows as they come.
+ */
+interface ModuleExports {
   readonly memory: WebAssembly.Memory;
   _initialize(): void;
   decoder_create(): number;
@@ -12,25 +18,25 @@ interface DecoderExports {
   decoder_read_header(decoder: number): number;
   decoder_width(decoder: number): number;
   decoder_height(decoder: number): number;
-  decoder_color_space(decoder: number): number;
   decoder_message(decoder: number): number;
-  decoder_start(decoder: number, outColorSpace: number): number;
+  decoder_start(decoder: number): number;
   decoder_read_rows(decoder: number): number;
   decoder_rows(decoder: number): number;
   decoder_finish(decoder: number): number;
   decoder_destroy(decoder: number): void;
+  resize_create(storedWidth: number, storedHeight: number, swap: number, mirrorX: number, mirrorY: number, width: number, height: number): number;
+  resize_axis(resize: number, vertical: number, stride: number): number;
+  resize_start(resize: number): number;
+  resize_push(resize: number, rows: number, first: number, count: number): number;
+  resize_result(resize: number): number;
+  resize_destroy(resize: number): void;
 }
 
 interface LibjpegCodec {
-  readonly exports: DecoderExports;
+  readonly exports: ModuleExports;
   readonly memory: WebAssembly.Memory;
   broken: boolean;
 }
-
-/** libjpeg's J_COLOR_SPACE values: the decoder converts YCbCr and grey to RGB itself, YCCK to CMYK. */
-const JCS_RGB = 2;
-const JCS_CMYK = 4;
-const JCS_YCCK = 5;
 
 /**
  * The module's few system imports (libjpeg links stdio and getenv, never called on this path): empty answers,
@@ -64,37 +70,35 @@ async function instantiate(wasm: WebAssembly.Module): Promise<LibjpegCodec> {
     wasm,
     imports(() => memory!),
   );
-  const exports = instance.exports as unknown as DecoderExports;
+  const exports = instance.exports as unknown as ModuleExports;
   memory = exports.memory;
   exports._initialize();
   return { exports, memory, broken: false };
 }
 
-/**
- * Pillow's CMYK -> RGB (Convert.c cmyk2rgb) for one ink, on libjpeg's CMYK samples: Pillow opens every 4-component
- * JPEG as "CMYK;I" (Adobe's inverted inks), so its ink is `255 - sample` and its `255 - k` the sample of k.
- */
-function ink(sample: number, k: number): number {
-  const t = (255 - sample) * k + 128;
-  return Math.max(0, k - (((t >> 8) + t) >> 8));
+/** What takes one decode's rows, inside the module. */
+interface RowConsumer {
+  /** `count` stored rows from row `first`, RGB, back to back at `pointer` in the module's memory. */
+  rows(pointer: number, first: number, count: number): void;
+  /** After the last row (and the end of the file) was read. */
+  end?(): void;
+  /** Frees what the consumer holds in the module, unless the instance broke (it is then dropped whole). */
+  release?(): void;
 }
-
-/** Where decoded rows go: `count` stored rows from row `first`, RGB, back to back (valid only during the call). */
-export type RowSink = (rows: Uint8Array, first: number, count: number) => void;
 
 /**
  * A JPEG decoded by libjpeg-turbo 2.1.5 as Pillow runs it (`Image.open(f).convert("RGB")`), handed over as RGB rows
  * in decode order, 16 at a time, so no caller has to hold the frame: libjpeg's defaults (ISLOW IDCT, fancy
  * upsampling, block smoothing), every process libjpeg reads (baseline, extended, progressive, arithmetic), every
  * sampling, grey replicated, CMYK/YCCK by Pillow's own conversion. `start` gets the size from the header and gives
- * the sink. Warnings are tolerated as Pillow tolerates them; an error — a truncated file included — is
+ * what takes the rows. Warnings are tolerated as Pillow tolerates them; an error — a truncated file included — is
  * "corrupt_image" with libjpeg's message, and the instance it happened in is dropped.
  */
-export async function decodeJpegRows(
+async function decode(
   bytes: Uint8Array,
   wasm: WebAssembly.Module,
   codecs: CodecInstances,
-  start: (width: number, height: number) => RowSink,
+  start: (exports: ModuleExports, width: number, height: number) => RowConsumer,
 ): Promise<void> {
   const { codec, cached } = await codecFor(wasm, codecs, instantiate);
   const { exports } = codec;
@@ -103,6 +107,7 @@ export async function decodeJpegRows(
     releaseCodec(wasm, codecs, cached, codec);
     throw new ImageError("too_many_pixels", "JPEG could not be decoded: out of the decoder's memory");
   }
+  let consumer: RowConsumer | undefined;
   try {
     const input = exports.decoder_input(decoder, bytes.length);
     if (input === 0) throw new ImageError("too_many_pixels", "JPEG could not be decoded: its bytes do not fit the decoder's memory");
@@ -112,27 +117,16 @@ export async function decodeJpegRows(
     if (!exports.decoder_read_header(decoder)) throw new ImageError("corrupt_image", "JPEG is truncated in its header");
     const width = exports.decoder_width(decoder);
     const height = exports.decoder_height(decoder);
-    const colorSpace = exports.decoder_color_space(decoder);
-    const cmyk = colorSpace === JCS_CMYK || colorSpace === JCS_YCCK;
-    const sink = start(width, height);
-    exports.decoder_start(decoder, cmyk ? JCS_CMYK : JCS_RGB);
-    const rgb = cmyk ? new Uint8Array(16 * width * 3) : undefined;
+    consumer = start(exports, width, height);
+    exports.decoder_start(decoder);
     for (let row = 0; row < height; ) {
       const count = exports.decoder_read_rows(decoder);
       if (count === 0) throw new ImageError("corrupt_image", "JPEG is truncated in its scans");
-      const rows = new Uint8Array(exports.memory.buffer, exports.decoder_rows(decoder), count * width * (cmyk ? 4 : 3));
-      if (rgb) {
-        for (let i = 0, o = 0; i < rows.length; i += 4, o += 3) {
-          const k = rows[i + 3]!;
-          rgb[o] = ink(rows[i]!, k);
-          rgb[o + 1] = ink(rows[i + 1]!, k);
-          rgb[o + 2] = ink(rows[i + 2]!, k);
-        }
-      }
-      sink(rgb ? rgb.subarray(0, count * width * 3) : rows, row, count);
+      consumer.rows(exports.decoder_rows(decoder), row, count);
       row += count;
     }
     exports.decoder_finish(decoder);
+    consumer.end?.();
     exports.decoder_destroy(decoder);
   } catch (error) {
     if (error instanceof ImageError) {
@@ -146,19 +140,85 @@ export async function decodeJpegRows(
     if (!(error instanceof Error && error.name === "RuntimeError")) throw error;
     throw new ImageError("corrupt_image", `JPEG could not be decoded: ${cString(exports.memory, exports.decoder_message(decoder))}`);
   } finally {
+    if (!codec.broken) consumer?.release?.();
     releaseCodec(wasm, codecs, cached, codec);
   }
 }
 
-/** The whole JPEG as RGB pixels (see `decodeJpegRows`). */
+/** The whole JPEG as RGB pixels (see `decode`). */
 export async function decodeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances): Promise<Pixels> {
   let image: Pixels | undefined;
-  await decodeJpegRows(bytes, wasm, codecs, (width, height) => {
+  await decode(bytes, wasm, codecs, (exports, width, height) => {
     const data = new Uint8Array(width * height * 3);
     image = { data, width, height, channels: 3 };
-    return (rows, first) => data.set(rows, first * width * 3);
+    return {
+      rows: (pointer, first, count) => data.set(new Uint8Array(exports.memory.buffer, pointer, count * width * 3), first * width * 3),
+    };
   });
   return image!;
+}
+
+/** What `resizeJpeg` makes: the stored size it expects, the turn, the output size, and where the output goes. */
+export interface JpegResize {
+  readonly stored: { readonly width: number; readonly height: number };
+  readonly turn: Turn;
+  readonly width: number;
+  readonly height: number;
+  readonly canvas: Canvas;
+}
+
+/** Writes one axis's weights where `resize_axis` made room for them. */
+function writeAxis(exports: ModuleExports, resize: number, vertical: boolean, axis: AxisWeights): void {
+  const size = axis.first.length;
+  const pointer = exports.resize_axis(resize, vertical ? 1 : 0, axis.stride);
+  if (pointer === 0) throw new ImageError("too_many_pixels", "JPEG could not be resized: out of the decoder's memory");
+  const block = new Int32Array(exports.memory.buffer, pointer, size * (2 + axis.stride));
+  block.set(axis.first);
+  block.set(axis.count, size);
+  block.set(axis.weights, 2 * size);
+}
+
+/**
+ * Pillow's `exif_transpose` then `resize((width, height), BICUBIC)` of a JPEG (see `decode`) onto `canvas`, the
+ * decoder's rows going straight into `libjpeg/resize.c` inside the module: no frame is held, in JavaScript or in the
+ * module. Byte for byte Pillow's result.
+ */
+export async function resizeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances, target: JpegResize): Promise<void> {
+  const { stored, turn, width, height, canvas } = target;
+  const outOfMemory = () => new ImageError("too_many_pixels", "JPEG could not be resized: out of the decoder's memory");
+  await decode(bytes, wasm, codecs, (exports, decodedWidth, decodedHeight) => {
+    if (decodedWidth !== stored.width || decodedHeight !== stored.height) {
+      throw new ImageError(
+        "corrupt_image",
+        `decoded ${decodedWidth}x${decodedHeight} pixels where the header declares ${stored.width}x${stored.height}`,
+      );
+    }
+    const [uprightWidth, uprightHeight] = turn.swap ? [stored.height, stored.width] : [stored.width, stored.height];
+    const resize = exports.resize_create(stored.width, stored.height, +turn.swap, +turn.mirrorX, +turn.mirrorY, width, height);
+    if (resize === 0) throw outOfMemory();
+    const consumer: RowConsumer = {
+      rows: (pointer, first, count) => {
+        if (!exports.resize_push(resize, pointer, first, count)) throw outOfMemory();
+      },
+      end: () => {
+        const result = exports.resize_result(resize);
+        if (result === 0) throw new Error("the JPEG's rows ended with outputs of the resize still missing");
+        const rowBytes = width * 3;
+        const rows = new Uint8Array(exports.memory.buffer, result, height * rowBytes);
+        for (let y = 0; y < height; y++) canvas.data.set(rows.subarray(y * rowBytes, (y + 1) * rowBytes), canvas.offset + y * canvas.rowBytes);
+      },
+      release: () => exports.resize_destroy(resize),
+    };
+    try {
+      if (width !== uprightWidth) writeAxis(exports, resize, false, axisWeights(uprightWidth, width));
+      if (height !== uprightHeight) writeAxis(exports, resize, true, axisWeights(uprightHeight, height));
+      if (!exports.resize_start(resize)) throw outOfMemory();
+    } catch (error) {
+      exports.resize_destroy(resize);
+      throw error;
+    }
+    return consumer;
+  });
 }
 
 function cString(memory: WebAssembly.Memory, pointer: number): string {

@@ -20,11 +20,14 @@ typedef struct {
   size_t capacity;
   size_t skip;    /* bytes still to skip past the data held (skip_input_data beyond it) */
   int ended;      /* no bytes will follow the ones held */
-  JSAMPLE *rows;  /* up to ROWS output rows, filled by decoder_read_rows */
+  JSAMPLE *rows;  /* up to ROWS output rows, filled by decoder_read_rows, RGB (with slack after them) */
+  int cmyk;       /* libjpeg gives CMYK, turned into RGB in place */
   char message[JMSG_LENGTH_MAX];
 } Decoder;
 
 #define ROWS 16
+/* Bytes after the rows a reader may touch: the resize reads four bytes per three-byte pixel. */
+#define SLACK 16
 
 static void init_source(j_decompress_ptr cinfo) { (void)cinfo; }
 static void term_source(j_decompress_ptr cinfo) { (void)cinfo; }
@@ -109,21 +112,35 @@ int decoder_read_header(Decoder *d) {
 
 unsigned decoder_width(Decoder *d) { return d->cinfo.image_width; }
 unsigned decoder_height(Decoder *d) { return d->cinfo.image_height; }
-int decoder_color_space(Decoder *d) { return d->cinfo.jpeg_color_space; }
 const char *decoder_message(Decoder *d) { return d->message; }
 
-/* Starts decompression to `out_color_space` (JCS_RGB, also for grey, or JCS_CMYK): 1 started, 0 more bytes needed. */
-int decoder_start(Decoder *d, int out_color_space) {
+/*
+ * Starts decompression to RGB as Pillow's `convert("RGB")` makes it: libjpeg converts YCbCr and grey itself; a CMYK
+ * or YCCK file is read as CMYK and turned by Pillow's rule. 1 started, 0 more bytes needed.
+ */
+int decoder_start(Decoder *d) {
   if (!d->rows) {
-    d->cinfo.out_color_space = (J_COLOR_SPACE)out_color_space;
+    J_COLOR_SPACE space = d->cinfo.jpeg_color_space;
+    d->cmyk = space == JCS_CMYK || space == JCS_YCCK;
+    d->cinfo.out_color_space = d->cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_calc_output_dimensions(&d->cinfo);
-    d->rows = malloc((size_t)ROWS * d->cinfo.output_width * d->cinfo.output_components);
+    d->rows = malloc((size_t)ROWS * d->cinfo.output_width * d->cinfo.output_components + SLACK);
     if (!d->rows) ERREXIT1(&d->cinfo, JERR_OUT_OF_MEMORY, 99);
   }
   return jpeg_start_decompress(&d->cinfo);
 }
 
-/* Decodes up to ROWS scanlines into decoder_rows(); the count (0: more bytes needed, or all rows are out). */
+/*
+ * Pillow's CMYK -> RGB (Convert.c cmyk2rgb) for one ink, on libjpeg's CMYK samples: Pillow opens every 4-component
+ * JPEG as "CMYK;I" (Adobe's inverted inks), so its ink is `255 - sample` and its `255 - k` the sample of k.
+ */
+static JSAMPLE ink(int sample, int k) {
+  int t = (255 - sample) * k + 128;
+  int v = k - (((t >> 8) + t) >> 8);
+  return (JSAMPLE)(v < 0 ? 0 : v);
+}
+
+/* Decodes up to ROWS scanlines into decoder_rows(), RGB; the count (0: more bytes needed, or all rows are out). */
 int decoder_read_rows(Decoder *d) {
   JSAMPROW pointers[ROWS];
   size_t stride = (size_t)d->cinfo.output_width * d->cinfo.output_components;
@@ -133,6 +150,18 @@ int decoder_read_rows(Decoder *d) {
     JDIMENSION read = jpeg_read_scanlines(&d->cinfo, pointers + count, (JDIMENSION)(ROWS - count));
     if (read == 0) break;
     count += (int)read;
+  }
+  if (d->cmyk) {
+    /* In place: each pixel's three bytes land at or before its four. */
+    size_t pixels = (size_t)count * d->cinfo.output_width;
+    for (size_t i = 0; i < pixels; i++) {
+      JSAMPLE *cmyk = d->rows + i * 4, *rgb = d->rows + i * 3;
+      int k = cmyk[3];
+      JSAMPLE r = ink(cmyk[0], k), g = ink(cmyk[1], k), b = ink(cmyk[2], k);
+      rgb[0] = r;
+      rgb[1] = g;
+      rgb[2] = b;
+    }
   }
   return count;
 }
