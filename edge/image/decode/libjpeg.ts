@@ -24,7 +24,15 @@ interface ModuleExports {
   decoder_rows(decoder: number): number;
   decoder_finish(decoder: number): number;
   decoder_destroy(decoder: number): void;
-  resize_create(storedWidth: number, storedHeight: number, swap: number, mirrorX: number, mirrorY: number, width: number, height: number): number;
+  resize_create(
+    storedWidth: number,
+    storedHeight: number,
+    swap: number,
+    mirrorX: number,
+    mirrorY: number,
+    width: number,
+    height: number,
+  ): number;
   resize_axis(resize: number, vertical: number, stride: number): number;
   resize_start(resize: number): number;
   resize_push(resize: number, rows: number, first: number, count: number): number;
@@ -205,7 +213,8 @@ export async function resizeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, co
         if (result === 0) throw new Error("the JPEG's rows ended with outputs of the resize still missing");
         const rowBytes = width * 3;
         const rows = new Uint8Array(exports.memory.buffer, result, height * rowBytes);
-        for (let y = 0; y < height; y++) canvas.data.set(rows.subarray(y * rowBytes, (y + 1) * rowBytes), canvas.offset + y * canvas.rowBytes);
+        for (let y = 0; y < height; y++)
+          canvas.data.set(rows.subarray(y * rowBytes, (y + 1) * rowBytes), canvas.offset + y * canvas.rowBytes);
       },
       release: () => exports.resize_destroy(resize),
     };
