@@ -84,6 +84,9 @@ async function instantiate(wasm: WebAssembly.Module): Promise<LibjpegCodec> {
   return { exports, memory, broken: false };
 }
 
+/** How many bytes of the file the module is given at a time. */
+const INPUT_CHUNK_BYTES = 256 * 1024;
+
 /** What takes one decode's rows, inside the module. */
 interface RowConsumer {
   /** `count` stored rows from row `first`, RGB, back to back at `pointer` in the module's memory. */
@@ -117,23 +120,33 @@ async function decode(
   }
   let consumer: RowConsumer | undefined;
   try {
-    const input = exports.decoder_input(decoder, bytes.length);
-    if (input === 0) throw new ImageError("too_many_pixels", "JPEG could not be decoded: its bytes do not fit the decoder's memory");
-    new Uint8Array(exports.memory.buffer, input, bytes.length).set(bytes);
-    exports.decoder_pushed(decoder, bytes.length, 1);
-    // With every byte given and the input ended, libjpeg never suspends: a 0 below is a truncated file.
-    if (!exports.decoder_read_header(decoder)) throw new ImageError("corrupt_image", "JPEG is truncated in its header");
+    // The bytes go in a chunk at a time, as libjpeg asks for them (it suspends when it runs out), so the module
+    // holds a chunk and what libjpeg has not consumed of it, never the whole file.
+    let offset = 0;
+    const more = (): void => {
+      if (offset >= bytes.length) throw new ImageError("corrupt_image", "JPEG is truncated");
+      const count = Math.min(INPUT_CHUNK_BYTES, bytes.length - offset);
+      const input = exports.decoder_input(decoder, count);
+      if (input === 0) throw new ImageError("too_many_pixels", "JPEG could not be decoded: out of the decoder's memory");
+      new Uint8Array(exports.memory.buffer, input, count).set(bytes.subarray(offset, offset + count));
+      offset += count;
+      exports.decoder_pushed(decoder, count, offset >= bytes.length ? 1 : 0);
+    };
+    while (!exports.decoder_read_header(decoder)) more();
     const width = exports.decoder_width(decoder);
     const height = exports.decoder_height(decoder);
     consumer = start(exports, width, height);
-    exports.decoder_start(decoder);
+    while (!exports.decoder_start(decoder)) more();
     for (let row = 0; row < height; ) {
       const count = exports.decoder_read_rows(decoder);
-      if (count === 0) throw new ImageError("corrupt_image", "JPEG is truncated in its scans");
+      if (count === 0) {
+        more();
+        continue;
+      }
       consumer.rows(exports.decoder_rows(decoder), row, count);
       row += count;
     }
-    exports.decoder_finish(decoder);
+    while (!exports.decoder_finish(decoder)) more();
     consumer.end?.();
     exports.decoder_destroy(decoder);
   } catch (error) {
