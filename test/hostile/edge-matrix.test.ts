@@ -135,6 +135,18 @@ const tooManyPixels = refused(413, "image_too_large");
 const gradient = (x: number, y: number, c: number) => (x * 7 + y * 3 + c * 50) & 255;
 const png = pngPhoto(64, 48);
 const jpeg = await jpegPhoto(64, 48);
+/** Larger than the chunks the edge feeds its decoder (256 KiB), baseline and progressive. */
+const largeJpeg = await jpegPhoto(1600, 1200);
+const largeProgressiveJpeg = await jpegPhoto(1600, 1200, 2, true);
+
+/** `bytes` cut at `count` offsets spread evenly over its scan data, each as one case expecting `expect`. */
+function truncations(label: string, bytes: Uint8Array, count: number, expect: Refusal | Served): Case[] {
+  const scan = jpegSegment(bytes, 0xda).end;
+  return Array.from({ length: count }, (_, i) => {
+    const at = scan + Math.floor(((bytes.length - 2 - scan) * i) / count);
+    return { name: `${label} truncated at byte ${at} of ${bytes.length}`, send: withImage(bytes.subarray(0, at), "image/jpeg"), expect };
+  });
+}
 const webp = await webpPhoto(64, 48);
 const IEND_LENGTH = 12;
 const IHDR_END = PNG_SIGNATURE.length + 25;
@@ -798,6 +810,13 @@ const groups: Record<string, Case[]> = {
     {
       name: "missing only its end-of-image marker (Pillow: truncated)",
       send: withImage(jpeg.subarray(0, jpeg.length - 2), "image/jpeg"),
+      expect: badImage,
+    },
+    ...truncations("a 1600x1200 baseline JPEG", largeJpeg, 12, badImage),
+    ...truncations("a 1600x1200 progressive JPEG", largeProgressiveJpeg, 12, badImage),
+    {
+      name: "a scan that never ends: 1 MiB of entropy-coded data past the last MCU, no end-of-image marker",
+      send: withImage(concat(jpeg.subarray(0, jpeg.length - 2), new Uint8Array(1 << 20).fill(0x5a)), "image/jpeg"),
       expect: badImage,
     },
     { name: "a bogus Huffman table (a fatal libjpeg error)", send: withImage(bogusHuffman(jpeg), "image/jpeg"), expect: badImage },

@@ -94,10 +94,10 @@ async function loadEncoders(): Promise<void> {
   return encoders;
 }
 
-/** A baseline 4:2:0 YCbCr JPEG of the test pattern (MozJPEG, quality 85). */
-export async function jpegPhoto(width: number, height: number, seed = 1): Promise<Uint8Array> {
+/** A 4:2:0 YCbCr JPEG of the test pattern (MozJPEG, quality 85), baseline unless asked for progressive. */
+export async function jpegPhoto(width: number, height: number, seed = 1, progressive = false): Promise<Uint8Array> {
   await loadEncoders();
-  return new Uint8Array(await encodeJpeg(rgbaImage(width, height, seed), { quality: 85, progressive: false, baseline: true }));
+  return new Uint8Array(await encodeJpeg(rgbaImage(width, height, seed), { quality: 85, progressive, baseline: !progressive }));
 }
 
 /** A lossy WebP of the test pattern (libwebp, quality 80). */
