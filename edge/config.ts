@@ -38,6 +38,8 @@ const Settings = z
     RETRY_AFTER_SECONDS: positiveInt.default(2),
     /** Largest request body accepted, in bytes. */
     MAX_BODY_BYTES: positiveInt.default(32 * MiB),
+    /** Longest wait for the next bytes of a request body; a client that stalls longer gets 408 `request_timeout`. */
+    BODY_IDLE_TIMEOUT_MS: positiveInt.default(15_000),
     /** Images one request may carry. */
     MAX_IMAGES: positiveInt.default(8),
     /** Largest width x height of a PNG or WebP, checked from its header before decoding (they are decoded whole). */

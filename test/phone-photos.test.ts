@@ -1,8 +1,10 @@
 // Photos as phones take them, through the real Worker (workerd) and GPU service (tiny model): a 12 MP EXIF-6 and a
 // 48 MP JPEG uploaded as multipart files are answered (JPEGs stream through the decoder, never held whole); a
-// progressive JPEG whose coefficients would not fit is refused with a 413 that says why.
+// progressive JPEG whose coefficients would not fit is refused with a 413 that says why; an upload that stalls
+// mid-scan gets a 408 once the body's idle timeout passes, and the next request is served.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,8 +38,11 @@ image.save(sys.argv[1], "JPEG", quality=90, subsampling=2, progressive=progressi
   return new Uint8Array(readFileSync(path));
 }
 
+/** The body's idle timeout of this file's edge: short, so the stalled upload is answered soon. */
+const BODY_IDLE_TIMEOUT_MS = 1500;
+
 beforeAll(async () => {
-  system = await startTestSystem();
+  system = await startTestSystem({ edgeVars: { BODY_IDLE_TIMEOUT_MS: String(BODY_IDLE_TIMEOUT_MS) } });
 }, 240_000);
 
 afterAll(async () => {
@@ -45,9 +50,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function ask(file: Uint8Array) {
-  const form = new FormData();
-  const request = {
+function chatRequest() {
+  return {
     model: system.model.manifest.name,
     messages: [
       {
@@ -60,7 +64,11 @@ async function ask(file: Uint8Array) {
     ],
     max_tokens: 2,
   };
-  form.set("request", JSON.stringify(request));
+}
+
+async function ask(file: Uint8Array) {
+  const form = new FormData();
+  form.set("request", JSON.stringify(chatRequest()));
   form.set("photo", new Blob([file], { type: "image/jpeg" }), "photo.jpg");
   const response = await fetch(`${system.edge.url}/v1/chat/completions`, {
     method: "POST",
@@ -85,5 +93,43 @@ describe("phone photos through the Worker", () => {
     expect(answer.body.error.code).toBe("image_too_large");
     expect(answer.body.error.message).toMatch(/progressive JPEG of 5200x3900 needs \d+ MiB for its coefficients.*baseline/);
     expect((await ask(photo("small.jpg", 640, 480))).status).toBe(200);
+  }, 120_000);
+
+  it("answers an upload that stalls in the middle of its JPEG's scan with 408 once the idle timeout passes, and serves the next", async () => {
+    const file = photo("stalled.jpg", 4032, 3024, { orientation: 6 });
+    const boundary = "stalled-upload-boundary";
+    const head = Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="request"\r\n\r\n${JSON.stringify(chatRequest())}\r\n` +
+        `--${boundary}\r\ncontent-disposition: form-data; name="photo"; filename="photo.jpg"\r\ncontent-type: image/jpeg\r\n\r\n`,
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const url = new URL(`${system.edge.url}/v1/chat/completions`);
+    const started = performance.now();
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const upload = httpRequest(url, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${system.apiKey}`,
+          "content-type": `multipart/form-data; boundary=${boundary}`,
+          "content-length": head.length + file.length + tail.length,
+        },
+      });
+      upload.on("response", (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
+          upload.destroy();
+        });
+      });
+      upload.on("error", reject);
+      // Half the photo, then nothing: the connection stays open.
+      upload.write(head);
+      upload.write(file.subarray(0, file.length >> 1));
+    });
+    expect(answer.status, answer.body).toBe(408);
+    expect(JSON.parse(answer.body).error.code).toBe("request_timeout");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(BODY_IDLE_TIMEOUT_MS);
+    expect((await ask(photo("after-stall.jpg", 640, 480))).status).toBe(200);
   }, 120_000);
 });
