@@ -1,7 +1,6 @@
 // The benchmarks' Worker (bench/worker/) in workerd, driven from Node: requests timed from outside, and the
 // workerd process's memory as Linux reports it.
-import { readFileSync, writeFileSync } from "node:fs";
-import { descendantPids, type Running, startEdge } from "../processes/index.ts";
+import { type Running, startEdge, workerdRuntimePid } from "../processes/index.ts";
 
 export type Timed<T> = { ms: number; body: T };
 
@@ -15,14 +14,12 @@ export type BenchWorker = {
 
 export async function startBenchWorker(): Promise<BenchWorker> {
   const worker: Running = await startEdge({}, { config: "bench/worker/wrangler.toml" });
-  // wrangler dev runs two workerd processes: its proxy in front, and the runtime of the Worker, which alone
-  // has an inspector (wrangler's debugger connection).
-  const workerdPid = descendantPids(worker.process.pid!, "workerd").find((pid) =>
-    readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector-addr"),
-  );
-  if (workerdPid === undefined) {
+  let workerdPid: number;
+  try {
+    workerdPid = workerdRuntimePid(worker.process.pid!);
+  } catch (error) {
     await worker.stop();
-    throw new Error("wrangler dev runs no workerd process with an inspector (the Worker's runtime)");
+    throw error;
   }
   return {
     workerdPid,
@@ -40,21 +37,4 @@ export async function startBenchWorker(): Promise<BenchWorker> {
       return { ms, body: JSON.parse(text) as T };
     },
   };
-}
-
-function statusKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
-  return Number(match[1]);
-}
-
-/**
- * How far the resident set of `pid` rose above its size at the start while `work` ran: the kernel's peak
- * (VmHWM) is reset first (clear_refs 5), so the figure is this work's peak, not an earlier one.
- */
-export async function peakRssGrowthBytes(pid: number, work: () => Promise<unknown>): Promise<number> {
-  writeFileSync(`/proc/${pid}/clear_refs`, "5");
-  const before = statusKiB(pid, "VmRSS");
-  await work();
-  return (statusKiB(pid, "VmHWM") - before) * 1024;
 }

@@ -4,8 +4,8 @@
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import { padColour, targetSize } from "../edge/image/index.ts";
-import { nodeCodecWasm } from "../processes/index.ts";
-import { peakRssGrowthBytes, startBenchWorker } from "./bench-worker.ts";
+import { nodeCodecWasm, peakRssGrowthBytes } from "../processes/index.ts";
+import { startBenchWorker } from "./bench-worker.ts";
 import { PREPROCESS_7B, preprocessPhoto, sha256Hex } from "./edge-work.ts";
 import { median } from "./median.ts";
 import { benchPhoto, type PhotoSpec, startPillowTimer } from "./pillow.ts";

@@ -12,7 +12,7 @@ export {
   startEdge,
   startGpuService,
 } from "./launch.ts";
-export { descendantPids, rssBytes, totalRssBytes, workerdRssBytes } from "./memory.ts";
+export { descendantPids, peakRssGrowthBytes, rssBytes, totalRssBytes, workerdRssBytes, workerdRuntimePid } from "./memory.ts";
 export { nodeCodecWasm } from "./node-codecs.ts";
 export { encodePng } from "./png.ts";
 export { softwareVulkanEnv } from "./software-vulkan.ts";

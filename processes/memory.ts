@@ -1,5 +1,5 @@
 // Memory of the system's processes as Linux reports it (/proc): what the reliability tests and the soak watch.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 /** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status), or undefined once it is gone. */
 export function rssBytes(pid: number): number | undefined {
@@ -55,4 +55,33 @@ export function totalRssBytes(pids: readonly number[]): number {
 /** Summed RSS of the workerd processes a `wrangler dev` process runs, in bytes. */
 export function workerdRssBytes(wranglerPid: number): number {
   return totalRssBytes(descendantPids(wranglerPid, "workerd"));
+}
+
+/**
+ * The workerd process that runs a `wrangler dev`'s Worker: wrangler runs two, its proxy in front and the Worker's
+ * runtime, which alone has an inspector (wrangler's debugger connection).
+ */
+export function workerdRuntimePid(wranglerPid: number): number {
+  const pid = descendantPids(wranglerPid, "workerd").find((candidate) =>
+    readFileSync(`/proc/${candidate}/cmdline`, "utf8").includes("--inspector-addr"),
+  );
+  if (pid === undefined) throw new Error("wrangler dev runs no workerd process with an inspector (the Worker's runtime)");
+  return pid;
+}
+
+function statusKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
+  return Number(match[1]);
+}
+
+/**
+ * How far the resident set of `pid` rose above its size at the start while `work` ran: the kernel's peak
+ * (VmHWM) is reset first (clear_refs 5), so the figure is this work's peak, not an earlier one.
+ */
+export async function peakRssGrowthBytes(pid: number, work: () => Promise<unknown>): Promise<number> {
+  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  const before = statusKiB(pid, "VmRSS");
+  await work();
+  return (statusKiB(pid, "VmHWM") - before) * 1024;
 }

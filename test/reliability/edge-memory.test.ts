@@ -6,15 +6,28 @@
 // Nor of a stream its client hung up on: workerd ends such a request's I/O, and a GPU read still pending then
 // never settles, keeping the call's streams, readers, headers and signals (14-35 KB per stream). The isolate's
 // retained heap (snapshots) over a run of cancelled streams must stay under a few KB per stream.
+// Nor does a phone photo cost what its frame would: a 12 MP JPEG is 36 MiB of RGB and a 48 MP one 140 MiB, over a
+// Worker's 128 MB; streamed through the decoder, each upload (multipart, as apps send it) must peak well inside the
+// isolate's limit and leave nothing in the isolate. (Its resident set after such uploads moves in steps of several
+// MiB with the allocator and the collector, so what stays is read from heap snapshots, not from RSS.)
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IsolateHeap, postChat, readChatStream, workerdRssBytes } from "../../processes/index.ts";
+import { IsolateHeap, peakRssGrowthBytes, postChat, readChatStream, workerdRssBytes, workerdRuntimePid } from "../../processes/index.ts";
 import { pngPhoto } from "../support/crafted-images.ts";
+import { askAboutPhoto, pillowPhoto } from "../support/phone-photos.ts";
 import { startTestSystem, type TestSystem } from "../support/system.ts";
 
 const WARM_UP = 6;
 const MEASURED = 40;
 const CANCELLED_WARM_UP = 50;
 const CANCELLED_MEASURED = 150;
+/** Uploads of each photo after the first, to see whether any of them stays. */
+const PHOTO_REPEATS = 3;
+const MiB = 2 ** 20;
+/** The most the repeated uploads may leave in the isolate's heap (ArrayBuffer stores included), per upload. */
+const PHOTO_RETAINED_BYTES = 256 * 1024;
 
 let system: TestSystem;
 
@@ -96,4 +109,35 @@ describe("edge memory", () => {
       heap.close();
     }
   });
+
+  it("streams phone photos: a 12 MP upload peaks under 48 MiB of workerd, a 48 MP one under 96 MiB, and neither stays in the isolate", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-memory-photos-"));
+    try {
+      const photos = [
+        // The most each upload may raise workerd's resident set at its peak: the 12 MP frame alone would be 36 MiB,
+        // the 48 MP one 140 MiB; the body (multipart) is held while it is read.
+        { name: "12 MP (4032x3024, EXIF 6)", file: pillowPhoto(dir, "12mp.jpg", 4032, 3024, { orientation: 6 }), peak: 48 * MiB },
+        { name: "48 MP (8064x6048)", file: pillowPhoto(dir, "48mp.jpg", 8064, 6048), peak: 96 * MiB },
+      ];
+      const runtime = workerdRuntimePid(system.edge.process.pid!);
+      const upload = async (file: Uint8Array) => expect((await askAboutPhoto(system, file)).status).toBe(200);
+      // The isolate's own first use (the decoder module, the tokenizer) is not the photos' cost.
+      await upload(pillowPhoto(dir, "small.jpg", 640, 480));
+      for (const { name, file, peak: limit } of photos) {
+        const peak = await peakRssGrowthBytes(runtime, () => upload(file));
+        expect(peak, `${name}: workerd peaked ${(peak / MiB).toFixed(1)} MiB above its size before`).toBeLessThan(limit);
+      }
+      const heap = await IsolateHeap.connect(system.edge.inspectorPort);
+      try {
+        const before = await heap.retainedBytes();
+        for (let i = 0; i < PHOTO_REPEATS; i++) for (const { file } of photos) await upload(file);
+        const retained = ((await heap.retainedBytes()) - before) / (PHOTO_REPEATS * photos.length);
+        expect(retained, `the isolate kept ${(retained / 1024).toFixed(1)} KiB per upload`).toBeLessThan(PHOTO_RETAINED_BYTES);
+      } finally {
+        heap.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
