@@ -2,7 +2,8 @@
 # Builds edge/image/decode/libjpeg/libjpeg.wasm: libjpeg-turbo 2.1.5 with Debian's patches (the library Debian 12's
 # Pillow links) and the files beside it: its SIMD dispatch with WebAssembly SIMD kernels that compute exactly what
 # its C does (simd.c, in place of jsimd_none.c, which it includes), the streaming shim (decoder.c) and Pillow's resize
-# on the rows it gives (resize.c), by Debian's emscripten 3.1.6, as a standalone module with no JavaScript glue. `--check` builds into the scratch folder only and fails unless the
+# on the rows it gives (resize.c), by Debian's emscripten 3.1.6, as a standalone module with no JavaScript glue.
+# Every build also runs simd-check.c, which compares the SIMD kernels with libjpeg's C on random input. `--check` builds into the scratch folder only and fails unless the
 # result is byte for byte the committed module.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +51,11 @@ exports=$(cat "$DIR/decoder.c" "$DIR/resize.c" | grep -o '^[a-zA-Z_0-9 ]*\*\? *\
 emcc -O2 -msimd128 -I ../src -I . "$DIR/simd.c" "$DIR/decoder.c" "$DIR/resize.c" libjpeg.a -o libjpeg.wasm --no-entry -sSTANDALONE_WASM=1 -sFILESYSTEM=0 \
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1048576 -sMAXIMUM_MEMORY=134217728 -sTOTAL_STACK=65536 \
   -sEXPORTED_FUNCTIONS="[$exports]"
+
+# The SIMD kernels against libjpeg's C on random input (simd-check.c): no module unless they are equal.
+emcc -O2 -msimd128 -I ../src -I . "$DIR/simd-check.c" "$DIR/simd-check-upsample.c" "$DIR/simd.c" libjpeg.a -o simd-check.cjs \
+  -sENVIRONMENT=node -sSINGLE_FILE=1
+node simd-check.cjs
 
 if [ "${1:-}" = "--check" ]; then
   if cmp -s libjpeg.wasm "$DIR/libjpeg.wasm"; then echo "libjpeg-wasm: the build reproduces $DIR/libjpeg.wasm"; exit 0; fi
