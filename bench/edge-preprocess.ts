@@ -17,6 +17,8 @@ const PHOTOS: readonly PhotoSpec[] = [
   { width: 4032, height: 3024, seed: 1 },
   { width: 8064, height: 6048, seed: 1 },
 ];
+/** The largest 4:3 image under the PNG/WebP cap (MAX_IMAGE_PIXELS, 6 Mi pixels). */
+const CAPPED_SIZE = [2896, 2172] as const;
 /** A Worker isolate's memory limit on Cloudflare. */
 const ISOLATE_LIMIT_MIB = 128;
 
@@ -131,6 +133,17 @@ export async function preprocessBenchmark(options: PreprocessOptions = {}): Prom
     } finally {
       await Promise.all([worker.stop(), pillow.close()]);
     }
+  }
+  // PNG and WebP are decoded whole: their memory at the edge's cap (MAX_IMAGE_PIXELS, 6 Mi pixels), from the 12 MP photo.
+  const photo = await readFile(await benchPhoto(PHOTOS[0]!));
+  const [width, height] = CAPPED_SIZE;
+  for (const format of ["png", "webp"] as const) {
+    const file = await sharp(photo).resize(width, height, { fit: "fill" }).toFormat(format).toBuffer();
+    const [first, second] = await workerdMemory(file);
+    rows.push([
+      `${format.toUpperCase()} at the cap, ${width}x${height} (${mib(file.length)}): workerd peak RSS growth, 1st / 2nd request`,
+      `${mib(first)} / ${mib(second)}`,
+    ]);
   }
   return { name: "edge: preprocessing of phone photos, inside workerd vs Pillow and sharp", rows };
 }

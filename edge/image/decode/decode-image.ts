@@ -7,13 +7,13 @@ import { decodeJpeg } from "./libjpeg.ts";
 import { decodePng } from "./png-decode.ts";
 
 /**
- * 8 Mi pixels (3264x2448 passes). The cap bounds memory: a JPEG decode holds 3 bytes per pixel in JS (RGB) and,
- * for a progressive JPEG, about 3 more in libjpeg's coefficient buffer; a WebP decode 4 in the codec's memory and
- * 4 in JS (RGBA). Measured in workerd with the previous JPEG decoder (MozJPEG, RGBA in both places), first / second
- * request of a fresh isolate: a 12 MP photo with orientation 6 grew the process by 140 / 118 MiB, over a Worker's
- * 128 MB; 8 MP by 104 / 83 MiB. Apps downscale larger photos.
+ * 6 Mi pixels (2896x2172 passes; a phone's screenshot is under 6 MP): the cap of a PNG or WebP, which are decoded
+ * whole (the file, the inflated rows and the RGB frame for PNG; RGBA in the codec's memory and in JS for WebP).
+ * Measured in workerd on photo-like files at the cap (`npm run bench -- preprocess`), peak growth of the first /
+ * second request of a fresh isolate: PNG 108 / 43 MiB, WebP 85 / 65 MiB; at 8 Mi pixels PNG reached 137 MiB, over
+ * a Worker's 128 MB.
  */
-export const DEFAULT_MAX_PIXELS = 1 << 23;
+export const DEFAULT_MAX_PIXELS = 6 * 2 ** 20;
 
 /**
  * 64 Mi pixels (a 48 MP photo passes): the cap of a JPEG streamed through `preprocessImage`, which never holds its
