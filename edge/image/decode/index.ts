@@ -8,4 +8,4 @@ export {
 } from "./decode-image.ts";
 export { assertPixelCount, readContainer, readImageHeader } from "./header.ts";
 export { coefficientBytes } from "./jpeg-structure.ts";
-export { type JpegResize, resizeJpeg } from "./libjpeg.ts";
+export { resizeJpeg } from "./libjpeg.ts";

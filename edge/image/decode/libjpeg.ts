@@ -188,11 +188,13 @@ export interface JpegResize {
   readonly canvas: Canvas;
 }
 
+const resizeOutOfMemory = () => new ImageError("too_many_pixels", "JPEG could not be resized: out of the decoder's memory");
+
 /** Writes one axis's weights where `resize_axis` made room for them. */
 function writeAxis(exports: ModuleExports, resize: number, vertical: boolean, axis: AxisWeights): void {
   const size = axis.first.length;
   const pointer = exports.resize_axis(resize, vertical ? 1 : 0, axis.stride);
-  if (pointer === 0) throw new ImageError("too_many_pixels", "JPEG could not be resized: out of the decoder's memory");
+  if (pointer === 0) throw resizeOutOfMemory();
   const block = new Int32Array(exports.memory.buffer, pointer, size * (2 + axis.stride));
   block.set(axis.first);
   block.set(axis.count, size);
@@ -206,7 +208,6 @@ function writeAxis(exports: ModuleExports, resize: number, vertical: boolean, ax
  */
 export async function resizeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances, target: JpegResize): Promise<void> {
   const { stored, turn, width, height, canvas } = target;
-  const outOfMemory = () => new ImageError("too_many_pixels", "JPEG could not be resized: out of the decoder's memory");
   await decode(bytes, wasm, codecs, (exports, decodedWidth, decodedHeight) => {
     if (decodedWidth !== stored.width || decodedHeight !== stored.height) {
       throw new ImageError(
@@ -216,10 +217,10 @@ export async function resizeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, co
     }
     const [uprightWidth, uprightHeight] = turn.swap ? [stored.height, stored.width] : [stored.width, stored.height];
     const resize = exports.resize_create(stored.width, stored.height, +turn.swap, +turn.mirrorX, +turn.mirrorY, width, height);
-    if (resize === 0) throw outOfMemory();
+    if (resize === 0) throw resizeOutOfMemory();
     const consumer: RowConsumer = {
       rows: (pointer, first, count) => {
-        if (!exports.resize_push(resize, pointer, first, count)) throw outOfMemory();
+        if (!exports.resize_push(resize, pointer, first, count)) throw resizeOutOfMemory();
       },
       end: () => {
         const result = exports.resize_result(resize);
@@ -234,7 +235,7 @@ export async function resizeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, co
     try {
       if (width !== uprightWidth) writeAxis(exports, resize, false, axisWeights(uprightWidth, width));
       if (height !== uprightHeight) writeAxis(exports, resize, true, axisWeights(uprightHeight, height));
-      if (!exports.resize_start(resize)) throw outOfMemory();
+      if (!exports.resize_start(resize)) throw resizeOutOfMemory();
     } catch (error) {
       exports.resize_destroy(resize);
       throw error;

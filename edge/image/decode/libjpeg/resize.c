@@ -267,7 +267,7 @@ int resize_push(Resize *r, const uint8_t *rows, int first, int count) {
 uint8_t *resize_result(Resize *r) {
   const Axis *a = r->accumulated;
   if (r->failed) return NULL;
-  for (int i = 0; a->size && i < a->size; i++) {
+  for (int i = 0; i < a->size; i++) {
     if (r->pending[i] > 0) return NULL;
   }
   return r->out;

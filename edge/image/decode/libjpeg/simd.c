@@ -125,13 +125,22 @@ static inline void fancy16(JSAMPROW out, v128_t previous, v128_t current, v128_t
   wasm_v128_store(out, wasm_u8x16_narrow_i16x8(low, high));
 }
 
-/* One output row from the column values s[0 .. width) (i16, with a slot before and after it for the edges). */
-static void fancy_row(JSAMPROW out, int16_t *s, JDIMENSION width, int even_bias, int odd_bias, int shift) {
+/*
+ * One output row from the column values s[0 .. width) (i16, with a slot before and after it for the edges), which it
+ * first computes: the nearest input row's samples (h2v1, `far` NULL), or 3 nearest + next nearest (h2v2).
+ */
+static void fancy_row(JSAMPROW out, int16_t *s, JSAMPROW near, JSAMPROW far, JDIMENSION width, int even_bias,
+                      int odd_bias, int shift) {
+  JDIMENSION i = 0;
+  for (; i + 8 <= width; i += 8) {
+    v128_t n = wasm_u16x8_load8x8(near + i);
+    wasm_v128_store(s + i, far ? wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_add(n, n), n), wasm_u16x8_load8x8(far + i)) : n);
+  }
+  for (; i < width; i++) s[i] = (int16_t)(far ? near[i] * 3 + far[i] : near[i]);
   s[-1] = s[0];
   s[width] = s[width - 1];
-  JDIMENSION i = 0;
   v128_t even = wasm_i16x8_splat((int16_t)even_bias), odd = wasm_i16x8_splat((int16_t)odd_bias);
-  for (; i + 8 <= width; i += 8) {
+  for (i = 0; i + 8 <= width; i += 8) {
     fancy16(out + 2 * i, wasm_v128_load(s + i - 1), wasm_v128_load(s + i), wasm_v128_load(s + i + 1), even, odd, shift);
   }
   for (; i < width; i++) {
@@ -166,11 +175,7 @@ jsimd_h2v1_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr, 
   JDIMENSION width = compptr->downsampled_width;
   int16_t *s = column_values(cinfo, width);
   for (int row = 0; row < cinfo->max_v_samp_factor; row++) {
-    JSAMPROW in = input_data[row];
-    JDIMENSION i = 0;
-    for (; i + 8 <= width; i += 8) wasm_v128_store(s + i, wasm_u16x8_load8x8(in + i));
-    for (; i < width; i++) s[i] = in[i];
-    fancy_row((*output_data_ptr)[row], s, width, 1, 2, 2);
+    fancy_row((*output_data_ptr)[row], s, input_data[row], NULL, width, 1, 2, 2);
   }
 }
 
@@ -186,13 +191,7 @@ jsimd_h2v2_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr, 
     for (int v = 0; v < 2; v++) {
       /* The nearest input row, and the next nearest: above for the upper output row, below for the lower. */
       JSAMPROW near = input_data[inrow], far = input_data[v == 0 ? inrow - 1 : inrow + 1];
-      JDIMENSION i = 0;
-      for (; i + 8 <= width; i += 8) {
-        v128_t n = wasm_u16x8_load8x8(near + i);
-        wasm_v128_store(s + i, wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_add(n, n), n), wasm_u16x8_load8x8(far + i)));
-      }
-      for (; i < width; i++) s[i] = (int16_t)(near[i] * 3 + far[i]);
-      fancy_row((*output_data_ptr)[outrow++], s, width, 8, 7, 4);
+      fancy_row((*output_data_ptr)[outrow++], s, near, far, width, 8, 7, 4);
     }
   }
 }
