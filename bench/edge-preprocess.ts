@@ -1,12 +1,13 @@
 // Preprocessing of 12 MP and 48 MP phone photos (decode + EXIF orientation + resize + pad, the 7B's 1024 path) inside
 // workerd, against the same work in Pillow (the official pipeline's own cost) and in sharp (libvips, what Node
 // users pick), and the edge's code in Node. The Worker's share is timed from outside (see bench/worker/).
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import { padColour, targetSize } from "../edge/image/index.ts";
 import { nodeCodecWasm, peakRssGrowthBytes } from "../processes/index.ts";
 import { startBenchWorker } from "./bench-worker.ts";
-import { PREPROCESS_7B, preprocessPhoto, sha256Hex } from "./edge-work.ts";
+import { PREPROCESS_7B, preprocessPhoto } from "./edge-work.ts";
 import { median } from "./median.ts";
 import { benchPhoto, type PhotoSpec, startPillowTimer } from "./pillow.ts";
 import type { BenchmarkResult } from "./report.ts";
@@ -107,7 +108,7 @@ export async function preprocessBenchmark(options: PreprocessOptions = {}): Prom
           const started = performance.now();
           const { pixels } = await preprocessPhoto(photo, wasm);
           const took = performance.now() - started;
-          outputs.node = await sha256Hex(pixels);
+          outputs.node = createHash("sha256").update(pixels).digest("hex");
           return took;
         },
       });

@@ -29,6 +29,3 @@ export async function preprocessPhoto(bytes: Uint8Array, wasm: CodecWasm): Promi
 export function promptIds(messages: unknown, tokenizer: ChatTokenizer): number[] {
   return tokenize(renderPrompt(fromOpenAiMessages(messages).messages), tokenizer, { images: 0 }).ids;
 }
-
-/** Hex SHA-256, to compare outputs across runtimes without shipping them. */
-export { sha256Hex } from "../edge/digest.ts";

@@ -8,9 +8,11 @@
 //   POST /tokenizer?iterations=N   body: tokenizer.json   -> {} (builds it N times; keeps the last)
 //   POST /tokenize?iterations=N    body: JSON array of OpenAI `messages` arrays; iteration i tokenizes
 //                                  conversation i (they must be at least N)  -> {tokens: [count per iteration]}
+
+import { sha256Hex } from "../../edge/digest.ts";
 import { workerdCodecWasm } from "../../edge/image/decode/workerd-wasm.ts";
 import { ChatTokenizer } from "../../edge/prompt/index.ts";
-import { type Preprocessed, preprocessPhoto, promptIds, sha256Hex } from "../edge-work.ts";
+import { type Preprocessed, preprocessPhoto, promptIds } from "../edge-work.ts";
 
 let tokenizer: ChatTokenizer | undefined;
 

@@ -73,10 +73,6 @@ function once<T>(work: () => Promise<T>): () => Promise<T> {
   return () => (result ??= work());
 }
 
-async function digestHex(kind: string, data: Uint8Array, revision: string, salt: string): Promise<string> {
-  const prefix = new TextEncoder().encode(`${kind}\n${revision}\n${salt}\n`);
-  const message = new Uint8Array(prefix.length + data.length);
-  message.set(prefix);
-  message.set(data, prefix.length);
-  return sha256Hex(message);
+function digestHex(kind: string, data: Uint8Array, revision: string, salt: string): Promise<string> {
+  return sha256Hex(`${kind}\n${revision}\n${salt}\n`, data);
 }

@@ -13,11 +13,11 @@ import {
 } from "../chat/index.ts";
 import type { EdgeEnv } from "../env.ts";
 import { errorBody, toApiError } from "../errors.ts";
-import { limitBody, readBody } from "./body.ts";
+import { readBody } from "./body.ts";
 
 /** POST /v1/chat/completions (JSON, or multipart: a `request` JSON part plus image file parts). */
 export function chatRoutes() {
-  return new Hono<EdgeEnv>().use("/chat/*", requireApiKey).post("/chat/completions", limitBody, async (c) => {
+  return new Hono<EdgeEnv>().use("/chat/*", requireApiKey).post("/chat/completions", async (c) => {
     const { body, attachments } = await readBody(c);
     const request = readChatRequest(body);
     const input: CompletionInput = {

@@ -1,6 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { DataType } from "../../shared/gen/deepseek_vl/v1/inference_pb.js";
 import { decodeTensor, encodeTensor } from "../../shared/tensor/index.ts";
@@ -9,12 +8,14 @@ import { sha256Hex } from "../digest.ts";
 import type { EdgeEnv } from "../env.ts";
 import { ApiError, errorBody, toApiError } from "../errors.ts";
 import type { GpuReplica } from "../gpu/index.ts";
+import { readBodyBytes } from "./body.ts";
 
 /** A cold 7B image on the wire: uint8 pixels [3,1024,1024] and fp16 SigLIP features [576,1024]. */
 const PIXELS_SHAPE = [3, 1024, 1024];
 const FEATURES_SHAPE = [576, 1024];
 const MAX_BENCHMARK_RUNS = 50;
 const WARM_UP_RUNS = 3;
+const MAX_ECHO_BYTES = 64 * 1024 * 1024;
 
 /**
  * Operator routes that check the edge -> GPU link itself: integrity (echo), unbuffered streaming
@@ -24,34 +25,25 @@ const WARM_UP_RUNS = 3;
 export function diagnosticsRoutes() {
   return new Hono<EdgeEnv>()
     .use(requireAdmin)
-    .post(
-      "/echo",
-      bodyLimit({
-        maxSize: 64 * 1024 * 1024,
-        onError: () => {
-          throw new ApiError(413, "body_too_large", "The echo body is over 64 MiB");
-        },
-      }),
-      async (c) => {
-        const bytes = new Uint8Array(await c.req.arrayBuffer());
-        if (bytes.length === 0) throw new ApiError(400, "empty_body", "Send the bytes to echo as the request body");
-        const { config } = c.var;
-        const response = await replicaOf(c).clients.diagnostics.echo(
-          { tensors: [encodeTensor(DataType.UINT8, [bytes.length], bytes)], returnTensors: true },
-          { timeoutMs: config.gpuTimeoutMs },
-        );
-        const returned = response.tensors[0];
-        const returnedSha256 = returned ? await sha256Hex(decodeTensor(returned, { dtype: DataType.UINT8 }).values) : null;
-        const sha256 = await sha256Hex(bytes);
-        return c.json({
-          bytes: bytes.length,
-          sha256,
-          gpu_sha256: response.sha256[0] ?? null,
-          returned_sha256: returnedSha256,
-          intact: response.sha256[0] === sha256 && returnedSha256 === sha256,
-        });
-      },
-    )
+    .post("/echo", async (c) => {
+      const bytes = await readBodyBytes(c.req.raw, { maxBytes: MAX_ECHO_BYTES, idleMs: c.var.config.bodyIdleTimeoutMs });
+      if (bytes.length === 0) throw new ApiError(400, "empty_body", "Send the bytes to echo as the request body");
+      const { config } = c.var;
+      const response = await replicaOf(c).clients.diagnostics.echo(
+        { tensors: [encodeTensor(DataType.UINT8, [bytes.length], bytes)], returnTensors: true },
+        { timeoutMs: config.gpuTimeoutMs },
+      );
+      const returned = response.tensors[0];
+      const returnedSha256 = returned ? await sha256Hex(decodeTensor(returned, { dtype: DataType.UINT8 }).values) : null;
+      const sha256 = await sha256Hex(bytes);
+      return c.json({
+        bytes: bytes.length,
+        sha256,
+        gpu_sha256: response.sha256[0] ?? null,
+        returned_sha256: returnedSha256,
+        intact: response.sha256[0] === sha256 && returnedSha256 === sha256,
+      });
+    })
     .get("/ticks", (c) => {
       const count = integerParam(c.req.query("count"), "count", 5);
       const intervalMs = integerParam(c.req.query("interval_ms"), "interval_ms", 200);

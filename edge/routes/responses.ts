@@ -18,7 +18,7 @@ import {
   readResponsesRequest,
   responseObject,
 } from "../responses/index.ts";
-import { limitBody, readBody } from "./body.ts";
+import { readBody } from "./body.ts";
 
 /**
  * POST /v1/responses: OpenAI's Responses API on the chat-completions pipeline — one message in, one `message`
@@ -26,7 +26,7 @@ import { limitBody, readBody } from "./body.ts";
  * `previous_response_id` and `item_reference`.
  */
 export function responsesRoutes() {
-  return new Hono<EdgeEnv>().use("/responses", requireApiKey).post("/responses", limitBody, async (c) => {
+  return new Hono<EdgeEnv>().use("/responses", requireApiKey).post("/responses", async (c) => {
     const { body, attachments } = await readBody(c);
     const request = readResponsesRequest(body);
     const { config, isolate } = c.var;

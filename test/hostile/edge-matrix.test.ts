@@ -696,6 +696,33 @@ const groups: Record<string, Case[]> = {
       expect: badImageUrl,
     },
     {
+      name: "multipart: two file parts with the same name",
+      send: multipart((form, c) => {
+        form.set("request", requestPart(c, ["attachment:photo"]));
+        form.append("photo", new Blob([png], { type: "image/png" }), "a.png");
+        form.append("photo", new Blob([png], { type: "image/png" }), "b.png");
+      }),
+      expect: refused(400, "invalid_multipart"),
+    },
+    {
+      name: "multipart: a body that ends before its closing boundary",
+      send: post(
+        (c) =>
+          `--b\r\ncontent-disposition: form-data; name="request"\r\n\r\n${requestPart(c, [])}\r\n--b\r\ncontent-disposition: form-data; name="photo"; filename="p.png"\r\n\r\n\x89PNG`,
+        (c) => ({ authorization: `Bearer ${c.apiKey}`, "content-type": "multipart/form-data; boundary=b" }),
+      ),
+      expect: refused(400, "invalid_multipart"),
+    },
+    {
+      name: "multipart: a part header of 64 KiB",
+      send: post(
+        (c) =>
+          `--b\r\ncontent-disposition: form-data; name="request"; x="${"x".repeat(64 * 1024)}"\r\n\r\n${requestPart(c, [])}\r\n--b--\r\n`,
+        (c) => ({ authorization: `Bearer ${c.apiKey}`, "content-type": "multipart/form-data; boundary=b" }),
+      ),
+      expect: refused(400, "invalid_multipart"),
+    },
+    {
       name: "multipart: a body that is not multipart",
       send: post(
         () => "this is not multipart at all",
