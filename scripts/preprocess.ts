@@ -3,7 +3,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { preprocessImage, readImageHeader } from "../edge/image/index.ts";
+import { fromPlanar, preprocessImage, readImageHeader } from "../edge/image/index.ts";
 import { encodePng, nodeCodecWasm } from "../processes/index.ts";
 import { parseManifest } from "../shared/manifest/index.ts";
 
@@ -19,7 +19,8 @@ if (!image || !values["model-dir"] || !values.out) {
 const manifest = parseManifest(await readFile(join(values["model-dir"], "manifest.json"), "utf8"));
 const bytes = new Uint8Array(await readFile(image));
 const { imageSize, imageMean, minSize } = manifest.vision;
-const { padded } = await preprocessImage(bytes, { wasm: nodeCodecWasm(), imageSize, imageMean, minSize });
+const { data, size } = await preprocessImage(bytes, { wasm: nodeCodecWasm(), imageSize, imageMean, minSize });
+const padded = fromPlanar(data, size);
 await writeFile(values.out, encodePng(padded.data, padded.width, padded.height));
 const { width, height, orientation } = readImageHeader(bytes);
 console.log(

@@ -13,4 +13,5 @@ export { padColour } from "./pad-colour.ts";
 export { preprocess, preprocessImage } from "./preprocess.ts";
 export { resizeBicubic } from "./resize-bicubic.ts";
 export type { RgbImage } from "./rgb-image.ts";
+export { fromPlanar } from "./square.ts";
 export { targetSize } from "./target-size.ts";

@@ -12,11 +12,10 @@ import {
 import { ImageError } from "./errors.ts";
 import { TURNS, uprightPixels } from "./orientation.ts";
 import { padColour } from "./pad-colour.ts";
-import type { Canvas } from "./pixel-view.ts";
 import { resizeView } from "./resize-bicubic.ts";
 import type { RgbImage } from "./rgb-image.ts";
 import { squareCanvas, squarePlacement, toPlanar } from "./square.ts";
-import { type Size, targetSize } from "./target-size.ts";
+import { targetSize } from "./target-size.ts";
 
 export interface PreprocessOptions {
   /** The processor's `image_size`: 384 for 1.3B, 1024 for 7B. */
@@ -31,21 +30,6 @@ export interface PreprocessedImage {
   /** Channel-planar RGB `[3, size, size]`, uint8. */
   readonly data: Uint8Array;
   readonly size: number;
-  /** The same pixels interleaved (HWC), e.g. to write a PNG. */
-  readonly padded: RgbImage;
-}
-
-/** The padded square an upright `width x height` image is resized onto, and where on it the image goes. */
-function squareTarget(width: number, height: number, options: PreprocessOptions) {
-  const size: Size = targetSize(width, height, options.imageSize, options.minSize);
-  const { side, left, top } = squarePlacement(size.width, size.height);
-  const data = squareCanvas(side, padColour(options.imageMean));
-  const canvas: Canvas = { data, offset: (top * side + left) * 3, rowBytes: side * 3 };
-  const done = (): PreprocessedImage => {
-    const padded = { data, width: side, height: side };
-    return { data: toPlanar(padded), size: side, padded };
-  };
-  return { size, canvas, done };
 }
 
 /**
@@ -56,15 +40,17 @@ function squareTarget(width: number, height: number, options: PreprocessOptions)
  */
 export function preprocess(image: RgbImage, options: PreprocessOptions): PreprocessedImage {
   const view = uprightPixels(image);
-  const { size, canvas, done } = squareTarget(view.width, view.height, options);
-  resizeView(view, size.width, size.height, canvas);
-  return done();
+  const size = targetSize(view.width, view.height, options.imageSize, options.minSize);
+  const { side, left, top } = squarePlacement(size.width, size.height);
+  const data = squareCanvas(side, padColour(options.imageMean));
+  resizeView(view, size.width, size.height, { data, offset: (top * side + left) * 3, rowBytes: side * 3 });
+  return { data: toPlanar({ data, width: side, height: side }), size: side };
 }
 
 /**
  * An encoded image to what `preprocess(decodeImage(bytes))` gives, exactly, the way the edge and the Node tools both
- * take images: a JPEG streams from the decoder's rows through its EXIF turn and the resize onto the padded square,
- * inside the decoder's module, so its full-resolution frame is never held, and its
+ * take images: a JPEG streams from the decoder's rows through its EXIF turn and the resize onto the padded square's
+ * planes, inside the decoder's module, so its full-resolution frame is never held, and its
  * cap is `maxJpegPixels` (a progressive one's also what its coefficients take); PNG and WebP are decoded whole under
  * `maxPixels`, then preprocessed.
  */
@@ -83,13 +69,14 @@ export async function preprocessImage(bytes: Uint8Array, options: DecodeOptions 
   }
   const orientation = header.orientation ?? 1;
   const [width, height] = TURNS[orientation].swap ? [header.height, header.width] : [header.width, header.height];
-  const { size, canvas, done } = squareTarget(width, height, options);
-  await resizeJpeg(bytes, options.wasm.jpeg, options.codecs ?? createCodecInstances(), {
+  const size = targetSize(width, height, options.imageSize, options.minSize);
+  const square = { ...squarePlacement(size.width, size.height), colour: padColour(options.imageMean) };
+  const data = await resizeJpeg(bytes, options.wasm.jpeg, options.codecs ?? createCodecInstances(), {
     stored: header,
     turn: TURNS[orientation],
     width: size.width,
     height: size.height,
-    canvas,
+    square,
   });
-  return done();
+  return { data, size: square.side };
 }

@@ -57,3 +57,15 @@ export function toPlanar(image: RgbImage): Uint8Array {
   }
   return out;
 }
+
+/** Channel-planar CHW back to interleaved HWC RGB (`side x side`), e.g. to write the square as a PNG. */
+export function fromPlanar(planes: Uint8Array, side: number): RgbImage {
+  const plane = side * side;
+  const data = new Uint8Array(plane * 3);
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    data[p] = planes[i]!;
+    data[p + 1] = planes[plane + i]!;
+    data[p + 2] = planes[2 * plane + i]!;
+  }
+  return { data, width: side, height: side };
+}

@@ -1,8 +1,9 @@
 import { ImageError } from "../errors.ts";
 import type { Turn } from "../orientation.ts";
-import type { Canvas } from "../pixel-view.ts";
+import type { Rgb } from "../pad-colour.ts";
 import { type AxisWeights, axisWeights } from "../resize-bicubic.ts";
 import type { Pixels } from "../rgb-image.ts";
+import type { SquarePlacement } from "../square.ts";
 import { type CodecInstances, codecFor, releaseCodec } from "./codecs.ts";
 
 /**
@@ -34,7 +35,7 @@ interface ModuleExports {
     height: number,
   ): number;
   resize_axis(resize: number, vertical: number, stride: number): number;
-  resize_start(resize: number): number;
+  resize_start(resize: number, side: number, left: number, top: number, red: number, green: number, blue: number): number;
   resize_push(resize: number, rows: number, first: number, count: number): number;
   resize_result(resize: number): number;
   resize_destroy(resize: number): void;
@@ -179,13 +180,16 @@ export async function decodeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, co
   return image!;
 }
 
-/** What `resizeJpeg` makes: the stored size it expects, the turn, the output size, and where the output goes. */
+/**
+ * What `resizeJpeg` makes: the stored size it expects, the turn, the output size, and the padded square the output
+ * is placed on.
+ */
 export interface JpegResize {
   readonly stored: { readonly width: number; readonly height: number };
   readonly turn: Turn;
   readonly width: number;
   readonly height: number;
-  readonly canvas: Canvas;
+  readonly square: SquarePlacement & { readonly colour: Rgb };
 }
 
 const resizeOutOfMemory = () => new ImageError("too_many_pixels", "JPEG could not be resized: out of the decoder's memory");
@@ -202,12 +206,18 @@ function writeAxis(exports: ModuleExports, resize: number, vertical: boolean, ax
 }
 
 /**
- * Pillow's `exif_transpose` then `resize((width, height), BICUBIC)` of a JPEG (see `decode`) onto `canvas`, the
- * decoder's rows going straight into `libjpeg/resize.c` inside the module: no frame is held, in JavaScript or in the
- * module. Byte for byte Pillow's result.
+ * Pillow's `exif_transpose` then `resize((width, height), BICUBIC)` of a JPEG (see `decode`), pasted onto the padded
+ * square: channel-planar `[3, side, side]`. The decoder's rows go straight into `libjpeg/resize.c` inside the module,
+ * which writes the planes: no frame is held, in JavaScript or in the module. Byte for byte Pillow's result.
  */
-export async function resizeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, codecs: CodecInstances, target: JpegResize): Promise<void> {
-  const { stored, turn, width, height, canvas } = target;
+export async function resizeJpeg(
+  bytes: Uint8Array,
+  wasm: WebAssembly.Module,
+  codecs: CodecInstances,
+  target: JpegResize,
+): Promise<Uint8Array> {
+  const { stored, turn, width, height, square } = target;
+  let planes: Uint8Array | undefined;
   await decode(bytes, wasm, codecs, (exports, decodedWidth, decodedHeight) => {
     if (decodedWidth !== stored.width || decodedHeight !== stored.height) {
       throw new ImageError(
@@ -225,23 +235,21 @@ export async function resizeJpeg(bytes: Uint8Array, wasm: WebAssembly.Module, co
       end: () => {
         const result = exports.resize_result(resize);
         if (result === 0) throw new Error("the JPEG's rows ended with outputs of the resize still missing");
-        const rowBytes = width * 3;
-        const rows = new Uint8Array(exports.memory.buffer, result, height * rowBytes);
-        for (let y = 0; y < height; y++)
-          canvas.data.set(rows.subarray(y * rowBytes, (y + 1) * rowBytes), canvas.offset + y * canvas.rowBytes);
+        planes = new Uint8Array(exports.memory.buffer, result, 3 * square.side * square.side).slice();
       },
       release: () => exports.resize_destroy(resize),
     };
     try {
       if (width !== uprightWidth) writeAxis(exports, resize, false, axisWeights(uprightWidth, width));
       if (height !== uprightHeight) writeAxis(exports, resize, true, axisWeights(uprightHeight, height));
-      if (!exports.resize_start(resize)) throw resizeOutOfMemory();
+      if (!exports.resize_start(resize, square.side, square.left, square.top, ...square.colour)) throw resizeOutOfMemory();
     } catch (error) {
       exports.resize_destroy(resize);
       throw error;
     }
     return consumer;
   });
+  return planes!;
 }
 
 function cString(memory: WebAssembly.Memory, pointer: number): string {

@@ -1,7 +1,8 @@
 /*
  * Pillow's `exif_transpose` then `resize((width, height), BICUBIC)` (libImaging/Resample.c, 8-bit RGB) of an image
- * that arrives as its stored rows, in any order, so the frame is never held, in WebAssembly SIMD. The weights come
- * from the caller (edge/image/resize-bicubic.ts computes them as Pillow does); this file only sums.
+ * that arrives as its stored rows, in any order, so the frame is never held, in WebAssembly SIMD, written onto the
+ * padded square the model takes, channel-planar. The weights come from the caller (edge/image/resize-bicubic.ts
+ * computes them as Pillow does); this file only sums.
  *
  * Pillow runs the horizontal pass over the rows the vertical pass reads, rounds to 8 bits, then the vertical pass.
  * Its sums are exact int32 (22-bit weights on 8-bit samples, no overflow), so they may be taken in any order and
@@ -43,9 +44,10 @@ typedef struct {
   int32_t *pending;      /* per output of that pass: taps still to come */
   int line_bytes;        /* bytes of the lines that pass sums */
   uint8_t *reversed;     /* a line read against its stored order */
-  uint8_t *rounded;      /* a finished column of the horizontal pass (orientations 5-8) */
+  uint8_t *rounded;      /* a finished line of the pass across lines */
   uint8_t *filtered;     /* a line after the pass along it */
-  uint8_t *out;          /* width x height RGB, with SLACK */
+  int side, left, top;   /* the padded square, and where the width x height image sits on it */
+  uint8_t *out;          /* the square, channel-planar: 3 planes of side x side */
   int failed;            /* out of memory: every later call does nothing */
 } Resize;
 
@@ -81,19 +83,30 @@ int32_t *resize_axis(Resize *r, int vertical, int stride) {
   return block;
 }
 
-/* After the axes are filled: 1 ready, 0 out of memory. */
-int resize_start(Resize *r) {
+/*
+ * After the axes are filled: the output is the image at (left, top) on a `side` square of colour (red, green,
+ * blue), channel-planar. 1 ready, 0 out of memory.
+ */
+int resize_start(Resize *r, int side, int left, int top, int red, int green, int blue) {
   r->lo = r->down.size ? r->down.first[0] : 0;
   r->hi = r->down.size ? r->down.first[r->height - 1] + r->down.count[r->height - 1] : r->upright_height;
   int rows = r->hi - r->lo;
   r->accumulated = r->swap ? &r->across : &r->down;
   r->line_bytes = r->swap ? rows * 3 : r->width * 3;
   int longest = r->upright_width > rows ? r->upright_width : rows;
+  int widest = r->width > r->height ? r->width : r->height;
   r->reversed = malloc((size_t)longest * 3 + SLACK);
-  r->rounded = malloc((size_t)rows * 3 + SLACK);
-  r->filtered = malloc((size_t)(r->width > r->height ? r->width : r->height) * 3 + SLACK);
-  r->out = malloc((size_t)r->width * r->height * 3 + SLACK);
+  r->rounded = malloc((size_t)(rows > widest ? rows : widest) * 3 + SLACK);
+  r->filtered = malloc((size_t)widest * 3 + SLACK);
+  r->side = side;
+  r->left = left;
+  r->top = top;
+  size_t plane = (size_t)side * side;
+  r->out = malloc(plane * 3);
   if (!r->reversed || !r->rounded || !r->filtered || !r->out) return 0;
+  memset(r->out, red, plane);
+  memset(r->out + plane, green, plane);
+  memset(r->out + 2 * plane, blue, plane);
   Axis *a = r->accumulated;
   if (a->size) {
     r->open = calloc((size_t)a->size, sizeof(int32_t *));
@@ -175,23 +188,31 @@ static void place_column(Resize *r, int x, const uint8_t *column) {
     filter_line(r->filtered, column, &r->down, r->lo);
     column = r->filtered;
   }
-  uint8_t *o = r->out + (size_t)x * 3;
-  size_t step = (size_t)r->width * 3;
-  for (int y = 0; y < r->height; y++, o += step) {
+  size_t plane = (size_t)r->side * r->side;
+  uint8_t *o = r->out + (size_t)r->top * r->side + r->left + x;
+  for (int y = 0; y < r->height; y++, o += r->side) {
     o[0] = column[y * 3];
-    o[1] = column[y * 3 + 1];
-    o[2] = column[y * 3 + 2];
+    o[plane] = column[y * 3 + 1];
+    o[2 * plane] = column[y * 3 + 2];
+  }
+}
+
+/* Output row `y`, RGB: into the three planes. */
+static void place_row(Resize *r, int y, const uint8_t *row) {
+  size_t plane = (size_t)r->side * r->side;
+  uint8_t *o = r->out + (size_t)(r->top + y) * r->side + r->left;
+  for (int x = 0; x < r->width; x++) {
+    o[x] = row[x * 3];
+    o[plane + x] = row[x * 3 + 1];
+    o[2 * plane + x] = row[x * 3 + 2];
   }
 }
 
 /* Output line i of the pass across lines is complete: round it into place. */
 static void finish_output(Resize *r, int i, const int32_t *sums) {
-  if (r->swap) {
-    round_sums(r->rounded, sums, r->line_bytes);
-    place_column(r, i, r->rounded);
-  } else {
-    round_sums(r->out + (size_t)i * r->width * 3, sums, r->line_bytes);
-  }
+  round_sums(r->rounded, sums, r->line_bytes);
+  if (r->swap) place_column(r, i, r->rounded);
+  else place_row(r, i, r->rounded);
 }
 
 /* Input line `x` of the pass across lines: added into every output whose taps include it. 0: out of memory. */
@@ -245,7 +266,7 @@ static int push_row(Resize *r, const uint8_t *row, int y) {
     line = r->filtered;
   }
   if (!r->down.size) {
-    memcpy(r->out + (size_t)u * r->width * 3, line, (size_t)r->width * 3);
+    place_row(r, u, line);
     return 1;
   }
   return accumulate_line(r, u, line);
@@ -263,7 +284,7 @@ int resize_push(Resize *r, const uint8_t *rows, int first, int count) {
   return !r->failed;
 }
 
-/* The resized image (width x height RGB) once every stored row was pushed; NULL while some output is missing. */
+/* The padded square (3 planes of side x side) once every stored row was pushed; NULL while some output is missing. */
 uint8_t *resize_result(Resize *r) {
   const Axis *a = r->accumulated;
   if (r->failed) return NULL;
