@@ -1,4 +1,5 @@
 import { ApiError } from "../errors.ts";
+import { declaredLength, streamBytes } from "../stream-bytes.ts";
 
 // Server-side fetches of `https:` image URLs, guarded against SSRF: no private, loopback or internal host, at
 // every redirect hop; https only; bounded in hops, time and bytes.
@@ -56,10 +57,10 @@ export async function fetchImage(start: URL, param: string, limits: ImageFetchLi
       }
       if (!response.ok || !response.body)
         throw new ApiError(400, "image_fetch_failed", `${param}: the image URL answered ${response.status}`);
-      const declared = Number(response.headers.get("content-length"));
-      if (declared > limits.fetchMaxBytes)
-        throw new ApiError(413, "image_too_large", `${param}: the image is over ${limits.fetchMaxBytes} bytes`);
-      return await readCapped(response.body, limits.fetchMaxBytes, param);
+      const tooLarge = () => new ApiError(413, "image_too_large", `${param}: the image is over ${limits.fetchMaxBytes} bytes`);
+      const declaredBytes = declaredLength(response.headers);
+      if (declaredBytes !== undefined && declaredBytes > limits.fetchMaxBytes) throw tooLarge();
+      return await streamBytes(response.body, { declaredBytes, maxBytes: limits.fetchMaxBytes, tooLarge });
     }
   } catch (error) {
     if (error instanceof ApiError) throw error;
@@ -67,27 +68,4 @@ export async function fetchImage(start: URL, param: string, limits: ImageFetchLi
       throw new ApiError(400, "image_fetch_timeout", `${param}: the image URL did not answer within ${limits.fetchTimeoutMs} ms`);
     throw new ApiError(400, "image_fetch_failed", `${param}: the image could not be fetched`);
   }
-}
-
-async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number, param: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new ApiError(413, "image_too_large", `${param}: the image is over ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
