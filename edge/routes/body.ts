@@ -4,8 +4,8 @@ import type { EdgeEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { declaredLength, streamBytes } from "../stream-bytes.ts";
 
-/** More parts than a request with MAX_IMAGES images and its `request` part could need. */
-const MAX_MULTIPART_PARTS = 64;
+/** Parts a multipart request may have beside its images: the `request` part, and a few fields the edge ignores. */
+const OTHER_MULTIPART_PARTS = 8;
 
 export type BodyLimits = {
   /** 413 once the body is over this (before reading it, when its Content-Length says so). */
@@ -49,13 +49,18 @@ export async function readBody(c: Context<EdgeEnv>): Promise<{ body: unknown; at
   }
   const boundary = multipart ? getMultipartBoundary(type) : null;
   if (multipart && !boundary) throw new ApiError(400, "invalid_multipart", "A multipart/form-data Content-Type needs a boundary");
-  const { maxBodyBytes: maxBytes, bodyIdleTimeoutMs: idleMs } = c.var.config;
+  const { maxBodyBytes: maxBytes, bodyIdleTimeoutMs: idleMs, maxImages } = c.var.config;
   const bytes = await readBodyBytes(c.req.raw, { maxBytes, idleMs });
   if (!boundary) return { body: parseJson(new TextDecoder().decode(bytes)), attachments };
 
   let json: string | undefined;
   try {
-    for (const part of parseMultipart(bytes, { boundary, maxParts: MAX_MULTIPART_PARTS, maxFileSize: maxBytes, maxTotalSize: maxBytes })) {
+    for (const part of parseMultipart(bytes, {
+      boundary,
+      maxParts: maxImages + OTHER_MULTIPART_PARTS,
+      maxFileSize: maxBytes,
+      maxTotalSize: maxBytes,
+    })) {
       const name = part.name;
       if (!name) continue;
       if (!part.isFile) {

@@ -705,6 +705,25 @@ const groups: Record<string, Case[]> = {
       expect: refused(400, "invalid_multipart"),
     },
     {
+      name: "multipart: more parts than MAX_IMAGES images and 8 others",
+      send: multipart((form, c) => {
+        form.set("request", requestPart(c, ["attachment:photo"]));
+        form.set("photo", new Blob([png], { type: "image/png" }), "photo.png");
+        for (let i = 0; i < LIMITS.maxImages + 7; i++) form.set(`field${i}`, "x");
+      }),
+      expect: refused(400, "invalid_multipart"),
+    },
+    {
+      name: "multipart: MAX_IMAGES images and 8 other parts",
+      send: multipart((form, c) => {
+        form.set("request", requestPart(c, ["attachment:photo"]));
+        for (let i = 0; i < LIMITS.maxImages; i++)
+          form.set(i === 0 ? "photo" : `photo${i}`, new Blob([png], { type: "image/png" }), "p.png");
+        for (let i = 0; i < 7; i++) form.set(`field${i}`, "x");
+      }),
+      expect: served(),
+    },
+    {
       name: "multipart: a body that ends before its closing boundary",
       send: post(
         (c) =>
