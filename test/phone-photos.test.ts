@@ -1,5 +1,5 @@
 // Photos as phones take them, through the real Worker (workerd) and GPU service (tiny model): a 12 MP EXIF-6 and a
-// 48 MP JPEG uploaded as multipart files are answered (JPEGs stream through the decoder, never held whole); a
+// 48 MP JPEG uploaded as multipart files are answered (the decoder streams their rows: no frame is held whole); a
 // progressive JPEG whose coefficients would not fit is refused with a 413 that says why; an upload that stalls
 // mid-scan, with its Content-Length or chunked, gets a 408 once the body's idle timeout passes, and the next request
 // is served.
