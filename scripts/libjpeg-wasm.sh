@@ -3,8 +3,8 @@
 # Pillow links) and the files beside it: its SIMD dispatch with WebAssembly SIMD kernels that compute exactly what
 # its C does (simd.c, in place of jsimd_none.c, which it includes), the streaming shim (decoder.c) and Pillow's resize
 # on the rows it gives (resize.c), by Debian's emscripten 3.1.6, as a standalone module with no JavaScript glue.
-# Every build also runs simd-check.c, which compares the SIMD kernels with libjpeg's C on random input. `--check` builds into the scratch folder only and fails unless the
-# result is byte for byte the committed module.
+# Every build also runs simd-check.c, which compares the SIMD kernels with libjpeg's C on random input. `--check`
+# builds into the scratch folder only and fails unless the result is byte for byte the committed module.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=$ROOT/edge/image/decode/libjpeg

@@ -32,6 +32,12 @@ export interface PreprocessedImage {
   readonly size: number;
 }
 
+/** The size an upright `width x height` image is resized to, and the padded square it is placed on. */
+function squareTarget(width: number, height: number, options: PreprocessOptions) {
+  const size = targetSize(width, height, options.imageSize, options.minSize);
+  return { size, square: { ...squarePlacement(size.width, size.height), colour: padColour(options.imageMean) } };
+}
+
 /**
  * DeepSeek-VL's `VLMImageProcessor.resize` on a decoded RGB image: Pillow bicubic resize so the
  * long side is `imageSize`, then pad to a square with the mean colour. The uint8 result is what
@@ -40,9 +46,9 @@ export interface PreprocessedImage {
  */
 export function preprocess(image: RgbImage, options: PreprocessOptions): PreprocessedImage {
   const view = uprightPixels(image);
-  const size = targetSize(view.width, view.height, options.imageSize, options.minSize);
-  const { side, left, top } = squarePlacement(size.width, size.height);
-  const data = squareCanvas(side, padColour(options.imageMean));
+  const { size, square } = squareTarget(view.width, view.height, options);
+  const { side, left, top } = square;
+  const data = squareCanvas(side, square.colour);
   resizeView(view, size.width, size.height, { data, offset: (top * side + left) * 3, rowBytes: side * 3 });
   return { data: toPlanar({ data, width: side, height: side }), size: side };
 }
@@ -69,8 +75,7 @@ export async function preprocessImage(bytes: Uint8Array, options: DecodeOptions 
   }
   const orientation = header.orientation ?? 1;
   const [width, height] = TURNS[orientation].swap ? [header.height, header.width] : [header.width, header.height];
-  const size = targetSize(width, height, options.imageSize, options.minSize);
-  const square = { ...squarePlacement(size.width, size.height), colour: padColour(options.imageMean) };
+  const { size, square } = squareTarget(width, height, options);
   const data = await resizeJpeg(bytes, options.wasm.jpeg, options.codecs ?? createCodecInstances(), {
     stored: header,
     turn: TURNS[orientation],

@@ -17,8 +17,8 @@ export const DEFAULT_MAX_PIXELS = 6 * 2 ** 20;
 
 /**
  * 64 Mi pixels (a 48 MP photo passes): the cap of a JPEG streamed through `preprocessImage`, which never holds its
- * frame. Measured in workerd (`npm run bench -- preprocess`), a 12 MP EXIF-6 photo grows the process by about 76 MiB
- * on an isolate's first request and 17 MiB on the next.
+ * frame. Measured in workerd (`npm run bench -- preprocess`), a 12 MP EXIF-6 photo grows the process by 30-32 MiB on
+ * an isolate's first request and 12-14 MiB on the next; a 48 MP one by 47-55 and 18-29 MiB.
  */
 export const DEFAULT_MAX_JPEG_PIXELS = 1 << 26;
 

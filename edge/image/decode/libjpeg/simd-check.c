@@ -1,7 +1,7 @@
 /*
  * Proof that simd.c computes what libjpeg-turbo's C computes: each kernel against its C version on random input,
  * extremes included (every int16 coefficient, every quantizer, widths 3 .. 67, all sample values), compared byte for
- * byte. Built and run by scripts/libjpeg-wasm.sh --check, beside the module; prints the blocks and rows it compared
+ * byte. Built and run by every scripts/libjpeg-wasm.sh, beside the module; prints the blocks and rows it compared
  * and exits non-zero on the first difference. The C versions are static in their files, so those files are part of
  * this program (jdsample.c's in simd-check-upsample.c: jsimd.h can be included once per file).
  */
